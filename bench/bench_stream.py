@@ -1,0 +1,357 @@
+"""The streaming benchmark of issue 13.
+
+Starts (unless given) a private MariaDB and Redis, the stamping upstream at 60
+tok/s with 120-token replies, one Markezy web process (daphne) using it as its
+OpenAI endpoint, and the plain websockets relay as the baseline. Then, for
+each concurrency level, N leads open widget sessions and sockets at once,
+each streams its assistant reply, and (optionally) one staff monitor watches
+every conversation. It prints, per scenario:
+
+- added latency per token (upstream write → client receipt): p50/p95/p99,
+  for Markezy and for the baseline relay measured in the same run, and the ratio;
+- added time to first token over the upstream's own;
+- gaps and duplicates seen by the lead (offset checks) and by the monitor;
+- the monitor's lag behind the lead for the same delta (p50/p95/max);
+- the web process's CPU time and peak RSS; the memory of an idle lead socket.
+
+    .venv/bin/python bench/bench_stream.py                 # 50 and 200 streams, with and without a monitor
+    .venv/bin/python bench/bench_stream.py --streams 50    # one level
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+import websockets
+
+ROOT = Path(__file__).resolve().parents[1]
+ORIGIN = "http://bench.markezy.test"
+PY = sys.executable
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    k = (len(values) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def spawn(args: list[str], env: dict | None = None, cwd: Path = ROOT) -> tuple[subprocess.Popen, str]:
+    """Start a process that prints its URL on the first line."""
+    proc = subprocess.Popen(args, cwd=cwd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline().strip()
+    if not line:
+        raise RuntimeError(f"{args} did not start")
+    return proc, line
+
+
+@dataclass
+class Stream:
+    lags_ms: list[float] = field(default_factory=list)
+    first_token_ms: float | None = None
+    gaps: int = 0
+    duplicates: int = 0
+    text: str = ""
+    completed: str | None = None
+    recv_at: dict[int, float] = field(default_factory=dict)  # offset -> receipt time
+
+    def add(self, offset: int, text: str, now_ns: int) -> None:
+        if offset < len(self.text):
+            self.duplicates += 1
+            return
+        if offset > len(self.text):
+            self.gaps += 1
+        self.text = self.text[:offset] + text
+        self.recv_at[offset] = now_ns
+        for word in text.split():
+            if word.isdigit():
+                self.lags_ms.append((now_ns / 1000 - int(word)) / 1000)
+
+
+async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_token: str | None) -> dict:
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=50)) as client:
+        sessions = await asyncio.gather(*(
+            client.post(base + "/api/v1/widget/sessions", json={"key": key}, headers={"Origin": ORIGIN}) for _ in range(n)
+        ))
+    sessions = [s.json() for s in sessions]
+    monitor_streams: dict[tuple[str, int], int] = {}
+    monitor_stats = {"gaps": 0, "duplicates": 0}
+    monitor_task = None
+    monitor_ready = asyncio.Event()
+    monitor_texts: dict[str, str] = {}
+
+    async def monitor() -> None:
+        ws = await websockets.connect(ws_base + "/ws/v1/monitor", max_size=2**24, max_queue=None, compression=None)
+        await ws.send(json.dumps({"type": "auth", "token": monitor_token}))
+        for s in sessions:
+            await ws.send(json.dumps({"type": "subscribe", "conversation": s["conversation"]}))
+        monitor_ready.set()
+        try:
+            async for raw in ws:
+                now = time.time_ns()
+                frame = json.loads(raw)
+                if frame.get("type") != "turn.delta":
+                    continue
+                conv = frame["conversation"]
+                have = monitor_texts.get(conv, "")
+                if frame["offset"] > len(have):
+                    monitor_stats["gaps"] += 1
+                elif frame["offset"] + len(frame["text"]) <= len(have):
+                    monitor_stats["duplicates"] += 1
+                    continue
+                monitor_texts[conv] = have[: frame["offset"]] + frame["text"]
+                # A batch may carry several leads' deltas: time every offset it covers.
+                monitor_streams[(conv, frame["offset"] + len(frame["text"]))] = now
+        except websockets.ConnectionClosed:
+            pass
+
+    if monitor_token:
+        monitor_task = asyncio.create_task(monitor())
+        await asyncio.wait_for(monitor_ready.wait(), 60)
+        await asyncio.sleep(1)
+
+    streams: dict[str, Stream] = {}
+
+    async def lead(session: dict) -> None:
+        stream = streams[session["conversation"]] = Stream()
+        ws = await websockets.connect(ws_base + "/ws/v1/chat", origin=ORIGIN, max_queue=None, compression=None)
+        sent = time.time_ns()
+        await ws.send(json.dumps({"type": "auth", "token": session["visitor_token"]}))
+        async for raw in ws:
+            now = time.time_ns()
+            frame = json.loads(raw)
+            kind = frame.get("type")
+            if kind == "turn.delta":
+                if stream.first_token_ms is None:
+                    stream.first_token_ms = (now - sent) / 1e6
+                stream.add(frame["offset"], frame["text"], now)
+            elif kind == "turn.completed" and frame.get("role") == "assistant":
+                stream.completed = frame["text"]
+                break
+        await ws.close()
+
+    started = time.monotonic()
+    await asyncio.gather(*(lead(s) for s in sessions))
+    elapsed = time.monotonic() - started
+    if monitor_task:
+        await asyncio.sleep(0.5)
+        monitor_task.cancel()
+    lags = [lag for s in streams.values() for lag in s.lags_ms]
+    monitor_lag = []
+    by_conv: dict[str, list[tuple[int, int]]] = {}
+    for (conv, end), t in monitor_streams.items():
+        by_conv.setdefault(conv, []).append((end, t))
+    for conv, s in streams.items():
+        ends = sorted(by_conv.get(conv, []))
+        if not ends:
+            continue
+        keys = [e for e, _ in ends]
+        # Earliest monitor receipt among frames that cover each lead offset.
+        suffix_min = [0] * len(ends)
+        running = None
+        for i in range(len(ends) - 1, -1, -1):
+            running = ends[i][1] if running is None else min(running, ends[i][1])
+            suffix_min[i] = running
+        for offset, t in s.recv_at.items():
+            i = bisect.bisect_right(keys, offset)
+            if i < len(ends):
+                monitor_lag.append((suffix_min[i] - t) / 1e6)
+    return {
+        "streams": n,
+        "elapsed_s": elapsed,
+        "lag_ms": lags,
+        "ttft_ms": [s.first_token_ms for s in streams.values() if s.first_token_ms is not None],
+        "gaps": sum(s.gaps for s in streams.values()),
+        "duplicates": sum(s.duplicates for s in streams.values()),
+        "mismatched": sum(1 for s in streams.values() if s.completed is None or s.completed != s.text),
+        "monitor_lag_ms": monitor_lag,
+        "monitor_gaps": monitor_stats["gaps"],
+        "monitor_duplicates": monitor_stats["duplicates"],
+    }
+
+
+async def run_baseline(ws_url: str, n: int) -> dict:
+    streams = [Stream() for _ in range(n)]
+
+    async def one(stream: Stream) -> None:
+        async with websockets.connect(ws_url, max_queue=None, compression=None) as ws:
+            sent = time.time_ns()
+            await ws.send("go")
+            async for raw in ws:
+                now = time.time_ns()
+                frame = json.loads(raw)
+                if frame["type"] == "turn.completed":
+                    stream.completed = stream.text
+                    break
+                if stream.first_token_ms is None:
+                    stream.first_token_ms = (now - sent) / 1e6
+                stream.add(frame["offset"], frame["text"], now)
+
+    await asyncio.gather(*(one(s) for s in streams))
+    return {"lag_ms": [lag for s in streams for lag in s.lags_ms],
+            "ttft_ms": [s.first_token_ms for s in streams if s.first_token_ms is not None],
+            "gaps": sum(s.gaps for s in streams), "duplicates": sum(s.duplicates for s in streams)}
+
+
+async def idle_socket_bytes(base: str, ws_base: str, key: str, proc: psutil.Process, n: int = 200) -> float:
+    async with httpx.AsyncClient(timeout=30) as client:
+        sessions = [
+            (await client.post(base + "/api/v1/widget/sessions", json={"key": key}, headers={"Origin": ORIGIN})).json()
+            for _ in range(n)
+        ]
+    sockets = []
+    # Warm: one socket through its whole opening, so lazy imports are not counted.
+    await asyncio.sleep(1)
+    before = proc.memory_info().rss
+    for s in sessions:
+        ws = await websockets.connect(ws_base + "/ws/v1/chat", origin=ORIGIN, max_queue=None, compression=None)
+        await ws.send(json.dumps({"type": "auth", "token": s["visitor_token"]}))
+        sockets.append(ws)
+    # Let every opening reply finish: then the sockets are idle.
+    for ws in sockets:
+        async for raw in ws:
+            frame = json.loads(raw)
+            if frame.get("type") == "turn.completed":
+                break
+    await asyncio.sleep(2)
+    after = proc.memory_info().rss
+    for ws in sockets:
+        await ws.close()
+    return (after - before) / n
+
+
+def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
+    lag, base_lag = result["lag_ms"], (baseline or {}).get("lag_ms", [])
+    lines = [f"## {name}"]
+    lines.append(f"  tokens measured: {len(lag)}  (baseline {len(base_lag)})")
+    lines.append("  added latency per token (ms)  p50 {:.2f}  p95 {:.2f}  p99 {:.2f}  max {:.1f}".format(
+        pct(lag, 50), pct(lag, 95), pct(lag, 99), max(lag) if lag else float("nan")))
+    if base_lag:
+        lines.append("  baseline relay (ms)           p50 {:.2f}  p95 {:.2f}  p99 {:.2f}  max {:.1f}".format(
+            pct(base_lag, 50), pct(base_lag, 95), pct(base_lag, 99), max(base_lag)))
+        lines.append("  ratio p95 markezy/baseline    {:.2f}×".format(pct(lag, 95) / max(pct(base_lag, 95), 1e-9)))
+    ttft, base_ttft = result["ttft_ms"], (baseline or {}).get("ttft_ms", [])
+    if ttft:
+        extra = f"  (baseline p50 {pct(base_ttft, 50):.0f} p95 {pct(base_ttft, 95):.0f})" if base_ttft else ""
+        lines.append(f"  time to first token (ms, incl. upstream TTFT) p50 {pct(ttft, 50):.0f}  p95 {pct(ttft, 95):.0f}{extra}")
+    lines.append(f"  lead: gaps {result['gaps']}  duplicates {result['duplicates']}  wrong final text {result['mismatched']}")
+    if result.get("monitor_lag_ms"):
+        m = result["monitor_lag_ms"]
+        lines.append(f"  monitor lag behind lead (ms) p50 {pct(m, 50):.1f}  p95 {pct(m, 95):.1f}  max {max(m):.1f}"
+                     f"  gaps {result['monitor_gaps']}  duplicates {result['monitor_duplicates']}")
+    lines.append(f"  web process: CPU {result['cpu_s']:.1f} s over {result['elapsed_s']:.1f} s, RSS {result['rss_mb']:.0f} MB")
+    return lines
+
+
+async def main_async(args) -> int:
+    env_file = None
+    services_dir = None
+    if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
+        out = subprocess.run([str(ROOT / "scripts/services.sh"), "start"], capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            k, _, v = line.removeprefix("export ").partition("=")
+            os.environ[k] = v
+        services_dir = os.environ["MARKEZY_SERVICES_DIR"]
+    os.environ["DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/markezy_bench"
+    procs: list[subprocess.Popen] = []
+    try:
+        import MySQLdb
+        from urllib.parse import urlparse
+
+        u = urlparse(os.environ["DATABASE_URL"])
+        conn = MySQLdb.connect(host=u.hostname, port=u.port, user=u.username, passwd=u.password)
+        conn.cursor().execute("CREATE DATABASE IF NOT EXISTS markezy_bench CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        conn.close()
+        var = ROOT / "var" / "bench"
+        var.mkdir(parents=True, exist_ok=True)
+        env = {"MARKEZY_VAR_DIR": str(var), "WIDGET_SESSIONS_PER_IP_PER_HOUR": "1000000",
+               "CHAT_RATE_MESSAGES": "1000", "LOG_LEVEL": "WARNING"}
+        subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env={**os.environ, **env}, check=True)
+        seed = json.loads(subprocess.run([PY, "manage.py", "seed_demo", "--json", "--origin", ORIGIN], cwd=ROOT,
+                                         env={**os.environ, **env}, check=True, capture_output=True, text=True).stdout)
+        upstream, upstream_url = spawn([PY, "bench/upstream.py", "--tokens-per-second", str(args.rate),
+                                        "--reply-tokens", str(args.tokens), "--ttft-ms", str(args.ttft)])
+        procs.append(upstream)
+        relay, relay_url = spawn([PY, "bench/relay_baseline.py", "--upstream", upstream_url])
+        procs.append(relay)
+        port = args.port or 18765
+        web_env = {**env, "OPENAI_API_KEY": "bench", "OPENAI_BASE_URL": upstream_url, "OPENAI_MODEL": "bench"}
+        web = subprocess.Popen([PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"],
+                               cwd=ROOT, env={**os.environ, **web_env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(web)
+        base, ws_base = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                if httpx.get(base + "/health/live", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                await asyncio.sleep(0.2)
+        token = httpx.post(base + "/api/v1/auth/token", json={"email": seed["owner"]["email"],
+                                                              "password": seed["owner"]["password"]}).json()["access"]
+        proc = psutil.Process(web.pid)
+        report = [f"# Markezy streaming benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores",
+                  f"upstream {args.rate:g} tok/s, {args.tokens}-token replies, TTFT {args.ttft:g} ms; one daphne process"]
+        # Warm-up: imports, connection pools, JIT-free but cache-warm.
+        await run_service_leads(base, ws_base, seed["widget_key"], 5, None)
+        for n in args.streams:
+            baseline = await run_baseline(relay_url, n)
+            for with_monitor in ([False, True] if not args.no_monitor else [False]):
+                cpu0 = proc.cpu_times()
+                result = await run_service_leads(base, ws_base, seed["widget_key"], n, token if with_monitor else None)
+                cpu1 = proc.cpu_times()
+                result["cpu_s"] = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
+                result["rss_mb"] = proc.memory_info().rss / 2**20
+                name = f"{n} streaming conversations" + (", one staff monitor watching all" if with_monitor else "")
+                report += summarise(name, result, baseline)
+                print("\n".join(report[-8:]), flush=True)
+        gc.collect()
+        per_socket = await idle_socket_bytes(base, ws_base, seed["widget_key"], proc)
+        report.append(f"## idle lead socket: {per_socket / 1024:.1f} KB each (RSS growth over 200 idle sockets)")
+        text = "\n".join(report)
+        print("\n" + text)
+        results = ROOT / "bench" / "results"
+        results.mkdir(exist_ok=True)
+        (results / f"stream-{time.strftime('%Y%m%d-%H%M%S')}.txt").write_text(text + "\n")
+        return 0
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if services_dir:
+            subprocess.run([str(ROOT / "scripts/services.sh"), "stop", services_dir], check=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--streams", type=int, nargs="+", default=[50, 200])
+    parser.add_argument("--rate", type=float, default=60)
+    parser.add_argument("--tokens", type=int, default=120)
+    parser.add_argument("--ttft", type=float, default=200)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--no-monitor", action="store_true")
+    sys.exit(asyncio.run(main_async(parser.parse_args())))
+
+
+if __name__ == "__main__":
+    main()

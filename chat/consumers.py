@@ -1,0 +1,401 @@
+"""The two sockets: the lead's (`/ws/v1/chat`, CONTRACT §3.1) and staff's
+(`/ws/v1/monitor`, §4). They parse a frame, call one service, and hand what
+it announces to the hub; no business rules live here."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import orjson
+import structlog
+from channels.db import aclose_old_connections, database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from chat import frames as F
+from chat import services
+from chat.hub import Sink, hub
+from chat.selectors import access_conversation, conversation_replay, conversation_summary
+from chat.streaming import start_reply
+from chat.visitor import visitor_token_verify
+from project import metrics
+from project.api.errors import ApplicationError
+from project.ratelimit import bucket_take
+from tenancy.actors import StaffActor, VisitorActor
+from tenancy.origins import origin_allowed
+from tenancy.selectors import agency_origin_patterns
+
+log = structlog.get_logger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_AUTH_TIMEOUT = 4408
+CLOSE_TOO_LARGE = 4413
+CLOSE_RATE_LIMITED = 4429
+
+
+class BadFrame(Exception):
+    pass
+
+
+def _header(scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _uuid_field(frame: dict, name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(frame[name]))
+    except (KeyError, ValueError, TypeError):
+        raise BadFrame(f"'{name}' debe ser un UUID.") from None
+
+
+def _text_field(frame: dict, name: str) -> str:
+    value = frame.get(name)
+    if not isinstance(value, str):
+        raise BadFrame(f"Falta '{name}' o no es texto.")
+    return value
+
+
+class _JsonSocket(AsyncWebsocketConsumer):
+    """Shared framing: size limit, JSON parsing, the auth deadline."""
+
+    kind = "socket"
+    # Sockets are fed by the process hub (chat.hub), not by a channel-layer
+    # channel each: no alias means no per-socket Redis receive loop.
+    channel_layer_alias = "__hub_only__"
+
+    async def connect(self) -> None:
+        self.authenticated = False
+        self._auth_timer: asyncio.TimerHandle | None = None
+        await self.accept()
+        metrics.OPEN_SOCKETS.labels(self.kind).inc()
+        loop = asyncio.get_running_loop()
+        self._auth_timer = loop.call_later(settings.CHAT_AUTH_TIMEOUT_SECONDS, self._auth_deadline)
+
+    def _auth_deadline(self) -> None:
+        if not self.authenticated:
+            asyncio.ensure_future(self.close(code=CLOSE_AUTH_TIMEOUT))
+
+    async def disconnect(self, code) -> None:
+        metrics.OPEN_SOCKETS.labels(self.kind).dec()
+        if self._auth_timer is not None:
+            self._auth_timer.cancel()
+
+    async def send_json(self, frame: dict) -> None:
+        await self.send(text_data=orjson.dumps(frame).decode())
+
+    async def send_error(self, code: str, message: str) -> None:
+        await self.send_json(F.error_frame(code, message))
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        raw = text_data if text_data is not None else bytes_data
+        size = len(raw.encode("utf-8")) if isinstance(raw, str) else len(raw or b"")
+        if size > settings.CHAT_MAX_FRAME_BYTES:
+            await self.close(code=CLOSE_TOO_LARGE)
+            return
+        try:
+            if text_data is None:
+                raise BadFrame("Solo se aceptan frames de texto JSON.")
+            try:
+                frame = orjson.loads(text_data)
+            except orjson.JSONDecodeError:
+                raise BadFrame("El frame no es JSON válido.") from None
+            if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+                raise BadFrame("El frame debe ser un objeto con 'type'.")
+            if not self.authenticated:
+                if frame["type"] != "auth":
+                    await self.close(code=CLOSE_UNAUTHENTICATED)
+                    return
+                await self.authenticate(frame)
+                return
+            # Channels' dispatch already ran aclose_old_connections() for this frame.
+            await self.handle(frame)
+        except BadFrame as exc:
+            await self.send_error("bad_frame", str(exc))
+        except ApplicationError as exc:
+            await self.send_error(exc.code, exc.message)
+
+    async def authenticate(self, frame: dict) -> None:
+        raise NotImplementedError
+
+    async def handle(self, frame: dict) -> None:
+        raise NotImplementedError
+
+    def _authenticated(self) -> None:
+        self.authenticated = True
+        if self._auth_timer is not None:
+            self._auth_timer.cancel()
+            self._auth_timer = None
+
+
+class LeadConsumer(_JsonSocket):
+    kind = "lead"
+
+    async def connect(self) -> None:
+        self.visitor: VisitorActor | None = None
+        self.sink: Sink | None = None
+        self.origin = _header(self.scope, b"origin")
+        self.strikes = 0
+        await super().connect()
+        if not self.origin:
+            await self.close(code=CLOSE_FORBIDDEN)
+
+    async def authenticate(self, frame: dict) -> None:
+        visitor = visitor_token_verify(frame.get("token"))
+        if visitor is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        last_seq = frame.get("last_seq") or 0
+        if not isinstance(last_seq, int) or last_seq < 0:
+            await self.send_error("bad_frame", "'last_seq' debe ser un entero ≥ 0.")
+            last_seq = 0
+        await aclose_old_connections()
+        try:
+            conversation, patterns, key_active = await database_sync_to_async(self._load)(visitor)
+        except ApplicationError:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if not origin_allowed(self.origin, patterns) or not key_active:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self._authenticated()
+        self.visitor = visitor
+        self.key_id = str(conversation.widget_key_id) if conversation.widget_key_id else None
+        self.agency_settings = {}
+        conv = str(visitor.conversation_id)
+        self.sink = Sink(self.send, conv, last_seq=last_seq, key_id=self.key_id)
+        await hub.register_lead(str(visitor.agency_id), self)
+        await hub.attach(self.sink)
+        replay = await database_sync_to_async(conversation_replay)(
+            agency_id=visitor.agency_id, conversation_id=visitor.conversation_id, after_seq=last_seq, include_staff_only=False
+        )
+        await self.sink.go_live(replay, hub.live_turn(conv))
+        opening = await database_sync_to_async(services.conversation_claim_opening)(visitor=visitor)
+        if opening is not None:
+            await self._announce(opening)
+
+    @staticmethod
+    def _load(visitor: VisitorActor):
+        conversation = access_conversation(visitor, visitor.conversation_id)
+        key_active = True
+        if conversation.widget_key_id:
+            from django_scopes import scope
+
+            from tenancy.models import WidgetKey
+
+            with scope(agency=visitor.agency_id):
+                key_active = WidgetKey.objects.filter(id=conversation.widget_key_id, revoked_at__isnull=True).exists()
+        return conversation, agency_origin_patterns(visitor.agency_id), key_active
+
+    async def disconnect(self, code) -> None:
+        await super().disconnect(code)
+        if self.sink is not None:
+            await hub.detach(self.sink)
+        if self.visitor is not None:
+            await hub.unregister_lead(str(self.visitor.agency_id), self)
+
+    async def handle(self, frame: dict) -> None:
+        kind = frame["type"]
+        visitor = self.visitor
+        conv, agency = str(visitor.conversation_id), str(visitor.agency_id)
+        if kind == "message":
+            client_id = _uuid_field(frame, "client_id")
+            text = _text_field(frame, "text")
+            if len(text) > settings.CHAT_MAX_TEXT_CHARS:
+                await self.send_error("too_long", f"El mensaje supera {settings.CHAT_MAX_TEXT_CHARS} caracteres.")
+                return
+            if not await self._within_rate():
+                return
+            effects = await database_sync_to_async(services.lead_message_receive)(
+                visitor=visitor, client_id=client_id, text=text
+            )
+            if effects.duplicate:
+                # The acknowledgement again, to this socket only.
+                await self.send_json(effects.frames[0])
+                return
+            await hub.publish(conv, agency, effects.frames, effects.summary)
+            if effects.reply is not None:
+                start_reply(conversation_id=conv, agency_id=agency, plan=effects.reply)
+        elif kind == "stop":
+            await hub.request_stop(conv, reason="stop")
+        elif kind == "edit":
+            from qualification.services import qualification_edit
+
+            field = _text_field(frame, "field")
+            effects = await database_sync_to_async(qualification_edit)(visitor=visitor, field=field)
+            await self._announce(effects)
+        elif kind == "consent":
+            from qualification.services import qualification_consent
+
+            granted = frame.get("granted")
+            policy = frame.get("policy")
+            if not isinstance(granted, bool) or not isinstance(policy, str) or not policy:
+                raise BadFrame("'consent' necesita 'granted' (booleano) y 'policy' (versión).")
+            effects = await database_sync_to_async(qualification_consent)(visitor=visitor, granted=granted, policy=policy)
+            await self._announce(effects)
+        elif kind == "typing":
+            await hub.publish_notice(conv, {"type": "typing", "role": "lead"}, staff_only=True)
+        elif kind == "auth":
+            raise BadFrame("Ya estás autenticado.")
+        else:
+            raise BadFrame(f"Tipo de frame desconocido: {kind!r}.")
+
+    async def _announce(self, effects) -> None:
+        conv, agency = str(effects.conversation_id), str(effects.agency_id)
+        if effects.reply is not None:
+            await hub.request_stop(conv, reason="superseded")
+        await hub.publish(conv, agency, effects.frames, effects.summary)
+        if effects.reply is not None:
+            start_reply(conversation_id=conv, agency_id=agency, plan=effects.reply)
+
+    async def _within_rate(self) -> bool:
+        rate = settings.CHAT_RATE_MESSAGES / settings.CHAT_RATE_WINDOW_SECONDS
+        verdict = await database_sync_to_async(bucket_take, thread_sensitive=False)(
+            f"msg:{self.visitor.conversation_id}", rate_per_second=rate, burst=settings.CHAT_RATE_BURST
+        )
+        if verdict.allowed:
+            return True
+        self.strikes += 1
+        if self.strikes >= settings.CHAT_RATE_STRIKES_BEFORE_CLOSE:
+            await self.close(code=CLOSE_RATE_LIMITED)
+        else:
+            await self.send_error("rate_limited", f"Vas muy rápido: espera {verdict.retry_after} s.")
+        return False
+
+    async def widget_key_revoked(self, key_id: str) -> None:
+        if self.key_id == key_id:
+            await self.close(code=CLOSE_FORBIDDEN)
+
+
+class MonitorConsumer(_JsonSocket):
+    """A staff member's live view of their agency (CONTRACT §4)."""
+
+    kind = "monitor"
+    TOKEN_RECHECK_SECONDS = 60
+
+    async def connect(self) -> None:
+        self.actor: StaffActor | None = None
+        self.token: str | None = None
+        self.subscriptions: dict[str, Sink] = {}
+        self._recheck: asyncio.Task | None = None
+        await super().connect()
+
+    async def authenticate(self, frame: dict) -> None:
+        actor = await self._verify(frame.get("token"))
+        if actor is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self._authenticated()
+        self.actor, self.token = actor, frame.get("token")
+        await hub.register_staff(str(actor.agency_id), self)
+        self._recheck = asyncio.ensure_future(self._recheck_forever())
+        await self.send_json({"type": "ready", "agency": str(actor.agency_id), "role": actor.role})
+
+    @staticmethod
+    async def _verify(token) -> StaffActor | None:
+        from tenancy.services import Unauthenticated, actor_from_access_token
+
+        if not isinstance(token, str):
+            return None
+        try:
+            return await database_sync_to_async(actor_from_access_token)(token)
+        except Unauthenticated:
+            return None
+
+    async def _recheck_forever(self) -> None:
+        """A revoked or expired token closes the socket within a minute even if
+        the staff member sends nothing."""
+        while True:
+            await asyncio.sleep(self.TOKEN_RECHECK_SECONDS)
+            await aclose_old_connections()
+            if await self._verify(self.token) is None:
+                await self.close(code=CLOSE_UNAUTHENTICATED)
+                return
+
+    async def disconnect(self, code) -> None:
+        await super().disconnect(code)
+        if self._recheck is not None:
+            self._recheck.cancel()
+        for sink in self.subscriptions.values():
+            await hub.detach(sink)
+        self.subscriptions.clear()
+        if self.actor is not None:
+            await hub.unregister_staff(str(self.actor.agency_id), self)
+
+    async def conversation_updated(self, summary: dict) -> None:
+        await self.send_json({"type": "conversation.updated", "conversation": summary})
+
+    async def handle(self, frame: dict) -> None:
+        # Every frame re-checks the token: a revoked login stops at its next frame.
+        actor = await self._verify(self.token)
+        if actor is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.actor = actor
+        kind = frame["type"]
+        if kind == "subscribe":
+            await self._subscribe(_uuid_field(frame, "conversation"))
+        elif kind == "unsubscribe":
+            sink = self.subscriptions.pop(str(_uuid_field(frame, "conversation")), None)
+            if sink is not None:
+                await hub.detach(sink)
+        elif kind == "takeover":
+            conv = _uuid_field(frame, "conversation")
+            effects = await database_sync_to_async(services.conversation_takeover)(actor=actor, conversation_id=conv)
+            if not effects.duplicate:
+                # Stop first: the handoff frame then follows the last delta everywhere.
+                await hub.request_stop(str(conv), reason="takeover")
+                await hub.publish(str(conv), str(actor.agency_id), effects.frames, effects.summary)
+            await self.send_json({"type": "takeover.ok", "conversation": str(conv)})
+        elif kind == "release":
+            conv = _uuid_field(frame, "conversation")
+            effects = await database_sync_to_async(services.conversation_release)(actor=actor, conversation_id=conv)
+            await hub.publish(str(conv), str(actor.agency_id), effects.frames, effects.summary)
+            if effects.reply is not None:
+                start_reply(conversation_id=str(conv), agency_id=str(actor.agency_id), plan=effects.reply)
+            await self.send_json({"type": "release.ok", "conversation": str(conv)})
+        elif kind == "message":
+            await self._agent_message(_uuid_field(frame, "conversation"), _text_field(frame, "text"))
+        elif kind == "note":
+            conv = _uuid_field(frame, "conversation")
+            effects = await database_sync_to_async(services.note_add)(
+                actor=actor, conversation_id=conv, text=_text_field(frame, "text")
+            )
+            await hub.publish(str(conv), str(actor.agency_id), effects.frames)
+        else:
+            raise BadFrame(f"Tipo de frame desconocido: {kind!r}.")
+
+    async def _subscribe(self, conversation_id: uuid.UUID) -> None:
+        conv = str(conversation_id)
+        if conv in self.subscriptions:
+            return
+        actor = self.actor
+        conversation = await database_sync_to_async(access_conversation)(actor, conversation_id)
+        sink = Sink(self.send, conv, staff=True, tag=True)
+        self.subscriptions[conv] = sink
+        await hub.attach(sink)
+        replay = await database_sync_to_async(conversation_replay)(
+            agency_id=actor.agency_id, conversation_id=conversation.id, after_seq=0, include_staff_only=True
+        )
+        await sink.go_live(replay, hub.live_turn(conv))
+
+    async def _agent_message(self, conversation_id: uuid.UUID, text: str) -> None:
+        actor = self.actor
+        text = text.strip()
+        if not text or len(text) > settings.CHAT_MAX_TEXT_CHARS:
+            raise BadFrame("El mensaje está vacío o es demasiado largo.")
+        await database_sync_to_async(services.agent_turn_precheck)(actor=actor, conversation_id=conversation_id)
+        conv, agency = str(conversation_id), str(actor.agency_id)
+        record = services.TurnRecord(
+            turn_id=uuid.uuid4(), role="agent", text=text, agent_user_id=actor.user_id, agent_name=actor.name
+        )
+        await hub.publish_notice(conv, F.turn_started_frame(turn_id=record.turn_id, role="agent", agent_name=actor.name))
+        effects = await database_sync_to_async(services.turn_complete)(
+            agency_id=actor.agency_id, conversation_id=conversation_id, record=record
+        )
+        await hub.publish(conv, agency, effects.frames, effects.summary)

@@ -1,0 +1,168 @@
+"""The OpenAI provider (any OpenAI-compatible endpoint: OpenAI, vLLM, Ollama,
+the test double), on the official SDK.
+
+Hot path, from the measurements in issue 13: the SDK's aiohttp transport
+(`DefaultAioHttpClient`) instead of httpx's pool, and the SSE lines of
+`with_streaming_response` parsed here with orjson instead of building the
+SDK's chunk objects (~150 µs each). Everything else uses the SDK's types.
+The SDK retries 429/5xx before the first byte (`max_retries`); after that a
+failure is `LLMUnavailable`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import jsonschema
+import orjson
+import structlog
+
+from chat.llm.base import LLMProvider, LLMStream, LLMUnavailable, ReplyRequest, Usage
+
+log = structlog.get_logger(__name__)
+
+
+class _SSEStream(LLMStream):
+    def __init__(self, manager, response, lines, first_token_timeout: float, model: str):
+        self._manager = manager
+        self._response = response
+        self._lines = lines
+        self._first_token_timeout = first_token_timeout
+        self._model = model
+        self._done = False
+        self._finished = False
+        self.usage = None
+
+    async def __anext__(self) -> str:
+        if self._done:
+            raise StopAsyncIteration
+        while True:
+            try:
+                if self.first_token_at is None:
+                    line = await asyncio.wait_for(self._lines.__anext__(), self._first_token_timeout)
+                else:
+                    line = await self._lines.__anext__()
+            except StopAsyncIteration:
+                await self.aclose()
+                if not self._finished:
+                    raise LLMUnavailable("stream ended before [DONE]") from None
+                raise
+            except (asyncio.TimeoutError, TimeoutError):
+                await self.aclose()
+                raise LLMUnavailable("no first token in time") from None
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - transport errors mid-stream
+                await self.aclose()
+                raise LLMUnavailable(f"stream broken: {type(exc).__name__}") from exc
+            if not line.startswith("data:"):
+                continue
+            payload = line[5:].strip()
+            if payload == "[DONE]":
+                self._finished = True
+                await self.aclose()
+                raise StopAsyncIteration
+            try:
+                chunk = orjson.loads(payload)
+            except orjson.JSONDecodeError as exc:
+                await self.aclose()
+                raise LLMUnavailable("malformed stream chunk") from exc
+            if "error" in chunk:
+                await self.aclose()
+                raise LLMUnavailable(f"upstream error: {chunk['error']}")
+            usage = chunk.get("usage")
+            if usage:
+                self.usage = Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0),
+                                   chunk.get("model", self._model))
+            choices = chunk.get("choices") or ()
+            if not choices:
+                continue
+            choice = choices[0]
+            if choice.get("finish_reason"):
+                self._finished = True
+            content = (choice.get("delta") or {}).get("content")
+            if content:
+                if self.first_token_at is None:
+                    self.first_token_at = time.monotonic()
+                return content
+
+    async def aclose(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        try:
+            await self._manager.__aexit__(None, None, None)
+        except Exception:  # noqa: BLE001 - closing a broken connection
+            pass
+
+
+class OpenAIProvider(LLMProvider):
+    name = "openai"
+
+    def __init__(self, *, api_key: str, base_url: str | None, model: str, embedding_model: str,
+                 timeout: float = 30.0, first_token_timeout: float = 10.0, max_retries: int = 2):
+        self.api_key = api_key
+        self.base_url = base_url
+        self.model = model
+        self.embedding_model = embedding_model
+        self.timeout = timeout
+        self.first_token_timeout = first_token_timeout
+        self.max_retries = max_retries
+        self._clients: dict[int, object] = {}
+
+    def client(self):
+        """One AsyncOpenAI per event loop: its aiohttp session belongs to a loop."""
+        from openai import AsyncOpenAI, DefaultAioHttpClient
+
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(id(loop))
+        if client is None:
+            client = AsyncOpenAI(api_key=self.api_key, base_url=self.base_url, max_retries=self.max_retries,
+                                 timeout=self.timeout, http_client=DefaultAioHttpClient(timeout=self.timeout))
+            self._clients[id(loop)] = client
+        return client
+
+    async def stream_reply(self, request: ReplyRequest) -> LLMStream:
+        import openai
+
+        kwargs = {"model": self.model, "messages": request.messages, "stream": True,
+                  "stream_options": {"include_usage": True}}
+        if request.max_tokens:
+            kwargs["max_tokens"] = request.max_tokens
+        manager = self.client().chat.completions.with_streaming_response.create(**kwargs)
+        try:
+            response = await asyncio.wait_for(manager.__aenter__(), self.first_token_timeout * (self.max_retries + 1))
+        except (asyncio.TimeoutError, TimeoutError):
+            raise LLMUnavailable("upstream did not answer in time") from None
+        except openai.APIError as exc:
+            raise LLMUnavailable(f"upstream error: {type(exc).__name__}") from exc
+        return _SSEStream(manager, response, response.iter_lines().__aiter__(), self.first_token_timeout, self.model)
+
+    async def complete_json(self, *, messages, schema, schema_name, scripted=None):
+        import openai
+
+        try:
+            completion = await self.client().chat.completions.create(
+                model=self.model, messages=messages,
+                response_format={"type": "json_schema", "json_schema": {"name": schema_name, "schema": schema, "strict": True}},
+            )
+        except openai.APIError as exc:
+            raise LLMUnavailable(f"upstream error: {type(exc).__name__}") from exc
+        content = completion.choices[0].message.content or ""
+        try:
+            value = orjson.loads(content)
+            jsonschema.validate(value, schema)
+        except (orjson.JSONDecodeError, jsonschema.ValidationError) as exc:
+            raise LLMUnavailable(f"invalid structured output for {schema_name}") from exc
+        usage = completion.usage
+        return value, Usage(usage.prompt_tokens, usage.completion_tokens, completion.model) if usage else None
+
+    async def embed(self, texts: list[str]) -> list[list[float]] | None:
+        import openai
+
+        try:
+            result = await self.client().embeddings.create(model=self.embedding_model, input=texts)
+        except openai.APIError as exc:
+            raise LLMUnavailable(f"embeddings failed: {type(exc).__name__}") from exc
+        return [item.embedding for item in result.data]

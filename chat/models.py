@@ -1,0 +1,128 @@
+"""Conversations, their turns, staff notes, and the append-only log of every
+persisted frame (so a socket's replay is a query, not a reconstruction)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django_scopes import ScopedManager
+
+from project.crypto import EncryptedJSONField, EncryptedTextField
+from tenancy.models import Agency, WidgetKey
+
+
+class Conversation(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open"
+        QUALIFIED = "qualified"
+        DECLINED = "declined"
+        CLOSED = "closed"
+
+    class Owner(models.TextChoices):
+        BOT = "bot"
+        STAFF = "staff"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="conversations")
+    visitor_id = models.UUIDField(default=uuid.uuid4, db_index=True)
+    widget_key = models.ForeignKey(WidgetKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    flow_version = models.ForeignKey(
+        "qualification.FlowVersion", on_delete=models.PROTECT, related_name="conversations", null=True
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    step = models.CharField(max_length=64, default="")
+    progress = models.FloatField(default=0.0)
+    owner_kind = models.CharField(max_length=5, choices=Owner.choices, default=Owner.BOT)
+    owner_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Highest seq handed out; allocated under this row's lock (services.frame_append).
+    last_seq = models.PositiveIntegerField(default=0)
+    locale = models.CharField(max_length=8, default="es")
+    page_url = models.CharField(max_length=500, blank=True, default="")
+    origin = models.CharField(max_length=255, blank=True, default="")
+    consent_granted = models.BooleanField(default=False)
+    last_message_preview = EncryptedTextField(blank=True, default="")
+    last_message_role = models.CharField(max_length=10, blank=True, default="")
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(agency="agency")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["agency", "-updated"], name="conv_agency_updated"),
+            models.Index(fields=["agency", "status", "-updated"], name="conv_agency_status"),
+            models.Index(fields=["agency", "-created"], name="conv_agency_created"),
+        ]
+
+
+class Turn(models.Model):
+    class Role(models.TextChoices):
+        LEAD = "lead"
+        ASSISTANT = "assistant"
+        AGENT = "agent"
+        SYSTEM = "system"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="turns")
+    seq = models.PositiveIntegerField()
+    role = models.CharField(max_length=10, choices=Role.choices)
+    text = EncryptedTextField()
+    client_id = models.UUIDField(null=True, blank=True)
+    stopped = models.BooleanField(default=False)
+    failed = models.BooleanField(default=False)
+    agent_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    provider = models.CharField(max_length=32, blank=True, default="")
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    first_token_ms = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    flagged = models.BooleanField(default=False)
+    # Blind word tokens of `text` (project.search), FULLTEXT-indexed on MySQL.
+    search_tokens = models.TextField(blank=True, default="")
+    created = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(agency="agency")
+
+    class Meta:
+        constraints = [
+            # A resent lead message (same client_id) is never stored twice.
+            models.UniqueConstraint(fields=["conversation", "client_id"], name="uniq_turn_client_id"),
+            models.UniqueConstraint(fields=["conversation", "seq"], name="uniq_turn_seq"),
+        ]
+        indexes = [models.Index(fields=["agency", "-created"], name="turn_agency_created")]
+
+
+class ConversationEvent(models.Model):
+    """Every persisted frame, exactly as sent, keyed by its seq."""
+
+    id = models.BigAutoField(primary_key=True)
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    type = models.CharField(max_length=32)
+    staff_only = models.BooleanField(default=False)
+    payload = EncryptedJSONField()
+    created = models.DateTimeField(default=timezone.now)
+
+    # Not append-only at the ORM level: RGPD erasure redacts lead text in place.
+    objects = ScopedManager(agency="agency")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["conversation", "seq"], name="uniq_event_seq")]
+        indexes = [models.Index(fields=["agency", "type", "created"], name="event_agency_type")]
+
+
+class Note(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    text = EncryptedTextField()
+    created = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(agency="agency")

@@ -1,0 +1,126 @@
+"""Reads of conversations: access checks, replay, summaries."""
+
+from __future__ import annotations
+
+import uuid
+
+from django_scopes import scope
+
+from chat.models import Conversation, ConversationEvent, Note, Turn
+from project.api.errors import NotFound
+from tenancy.actors import StaffActor, VisitorActor
+
+
+def _uuid(value) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise NotFound() from None
+
+
+def access_conversation(actor: StaffActor | VisitorActor, conversation_id, *, lock: bool = False) -> Conversation:
+    """The conversation if the actor may see it; NotFound otherwise (also for
+    another agency's, or another visitor's). With lock=True the row is locked
+    for the surrounding transaction."""
+    conversation_id = _uuid(conversation_id)
+    if isinstance(actor, VisitorActor) and actor.conversation_id != conversation_id:
+        raise NotFound()
+    with scope(agency=actor.agency_id):
+        qs = Conversation.objects.filter(id=conversation_id)
+        if isinstance(actor, VisitorActor):
+            qs = qs.filter(visitor_id=actor.visitor_id)
+        if lock:
+            qs = qs.select_for_update()
+        conversation = qs.first()
+    if conversation is None:
+        raise NotFound()
+    return conversation
+
+
+def conversation_replay(*, agency_id, conversation_id, after_seq: int, include_staff_only: bool) -> list[dict]:
+    """Persisted frames with seq > after_seq, in order: the replay of §3.1/§4."""
+    with scope(agency=agency_id):
+        qs = ConversationEvent.objects.filter(conversation_id=conversation_id, seq__gt=after_seq)
+        if not include_staff_only:
+            qs = qs.filter(staff_only=False)
+        return [payload for payload in qs.order_by("seq").values_list("payload", flat=True)]
+
+
+def conversation_summary(conversation: Conversation, *, lead=None, owner_name: str | None = None) -> dict:
+    """The `conversation` object of `conversation.updated` and of the REST list."""
+    if lead is None:
+        lead = getattr(conversation, "_prefetched_lead", None)
+    lead_name = getattr(lead, "name", "") if lead is not None else ""
+    return {
+        "id": str(conversation.id),
+        "status": conversation.status,
+        "step": conversation.step,
+        "progress": round(conversation.progress, 4),
+        "score": getattr(lead, "score", None) if lead is not None else None,
+        "lead_id": str(lead.id) if lead is not None else None,
+        "lead_name": lead_name or None,
+        "last_message": (
+            {"role": conversation.last_message_role, "text": conversation.last_message_preview,
+             "at": conversation.last_message_at.isoformat() if conversation.last_message_at else None}
+            if conversation.last_message_at else None
+        ),
+        "owner": {"kind": conversation.owner_kind, **({"name": owner_name} if owner_name else {})},
+        "flow_version": conversation.flow_version.number if conversation.flow_version_id and hasattr(conversation, "flow_version") else None,
+        "updated_at": conversation.updated.isoformat(),
+        "created": conversation.created.isoformat(),
+    }
+
+
+def conversation_turns(*, agency_id, conversation_id) -> list[Turn]:
+    with scope(agency=agency_id):
+        return list(Turn.objects.filter(conversation_id=conversation_id).order_by("seq"))
+
+
+def conversation_notes(*, agency_id, conversation_id) -> list[Note]:
+    with scope(agency=agency_id):
+        return list(Note.objects.filter(conversation_id=conversation_id).select_related("author").order_by("created"))
+
+
+def stored_message_frame(*, agency_id, conversation_id, client_id) -> dict | None:
+    with scope(agency=agency_id):
+        turn = Turn.objects.filter(conversation_id=conversation_id, client_id=client_id).only("seq").first()
+        if turn is None:
+            return None
+        return ConversationEvent.objects.filter(conversation_id=conversation_id, seq=turn.seq).values_list(
+            "payload", flat=True
+        ).first()
+
+
+def conversations_list(actor: StaffActor, *, status: str | None = None, step: str | None = None,
+                       created_from=None, created_to=None, q: str | None = None):
+    """The agency's conversations, newest activity first, filtered. `q`
+    matches every word in any turn, through the blind FULLTEXT index."""
+    from django.db import connection
+
+    from project.search import query_tokens
+
+    with scope(agency=actor.agency_id):
+        qs = Conversation.objects.select_related("flow_version", "lead")
+        if status:
+            qs = qs.filter(status=status)
+        if step:
+            qs = qs.filter(step=step)
+        if created_from:
+            qs = qs.filter(created__gte=created_from)
+        if created_to:
+            qs = qs.filter(created__lt=created_to)
+        if q:
+            tokens = query_tokens(q)
+            if not tokens:
+                return qs.none()
+            turns = Turn.objects.filter(agency_id=actor.agency_id)
+            if connection.vendor == "mysql":
+                turns = turns.extra(
+                    where=["MATCH(search_tokens) AGAINST (%s IN BOOLEAN MODE)"],
+                    params=[" ".join("+" + t for t in tokens)],
+                )
+            else:
+                for token in tokens:
+                    turns = turns.filter(search_tokens__contains=token)
+            qs = qs.filter(id__in=turns.values("conversation_id"))
+        return qs

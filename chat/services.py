@@ -1,0 +1,357 @@
+"""Writes of the live chat: sessions, lead messages, completed turns, notes,
+takeover. Every persisted frame gets its `seq` here, under the
+conversation's row lock, and is stored in ConversationEvent in the same
+transaction as the change it announces.
+
+Services return what must be announced (`Effects`); the caller publishes it
+after the transaction committed (Zulip's events-after-commit, STYLE.md §3).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_scopes import scope
+
+from chat import frames
+from chat.models import Conversation, ConversationEvent, Note, Turn
+from chat.selectors import access_conversation, conversation_summary, stored_message_frame
+from chat.visitor import visitor_token_issue, visitor_token_verify
+from project.api.errors import ApplicationError, Conflict, Forbidden, RateLimited
+from project.ratelimit import window_hit
+from project.search import search_tokens
+from tenancy.actors import StaffActor, VisitorActor
+from tenancy.origins import origin_allowed
+from tenancy.selectors import agency_origin_patterns, widget_key_resolve
+
+
+@dataclass(slots=True)
+class ReplyPlan:
+    """What the assistant should say next. The flow engine always computes
+    `scripted` (the offline provider streams it); `messages` is the prompt for
+    a real LLM, which only phrases it."""
+
+    scripted: str
+    messages: list[dict] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Effects:
+    """What a committed write announces: persisted frames in seq order (for
+    the lead and staff), the live-list summary, and the assistant's next reply."""
+
+    conversation_id: uuid.UUID
+    agency_id: uuid.UUID
+    frames: list[dict] = field(default_factory=list)
+    summary: dict | None = None
+    reply: ReplyPlan | None = None
+    duplicate: bool = False
+
+
+def frame_append(conversation: Conversation, *, type: str, build: Callable[[int], dict], staff_only: bool = False) -> dict:
+    """Allocate the next seq and store the frame.
+
+    Precondition: the caller holds `conversation`'s row lock (select_for_update
+    inside transaction.atomic) and saves `last_seq` before committing —
+    `conversation_touch` does both for the usual path."""
+    conversation.last_seq += 1
+    frame = build(conversation.last_seq)
+    ConversationEvent.objects.create(
+        agency_id=conversation.agency_id,
+        conversation=conversation,
+        seq=conversation.last_seq,
+        type=type,
+        staff_only=staff_only,
+        payload=frame,
+    )
+    return frame
+
+
+def conversation_touch(conversation: Conversation, *, role: str | None = None, text: str | None = None) -> None:
+    conversation.updated = timezone.now()
+    fields = ["last_seq", "updated", "step", "progress", "status", "owner_kind", "owner_user", "consent_granted"]
+    if role is not None and text is not None:
+        conversation.last_message_role = role
+        conversation.last_message_preview = text[:200]
+        conversation.last_message_at = conversation.updated
+        fields += ["last_message_role", "last_message_preview", "last_message_at"]
+    conversation.save(update_fields=fields)
+
+
+def _summary(conversation: Conversation) -> dict:
+    from qualification.selectors import lead_for_conversation
+
+    lead = lead_for_conversation(conversation)
+    owner_name = None
+    if conversation.owner_kind == Conversation.Owner.STAFF and conversation.owner_user_id:
+        from tenancy.models import User
+
+        owner_name = User.objects.filter(id=conversation.owner_user_id).values_list("name", flat=True).first() or None
+    return conversation_summary(conversation, lead=lead, owner_name=owner_name)
+
+
+# --- Widget sessions ------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class WidgetSession:
+    conversation: Conversation
+    visitor_token: str
+    resumed: bool
+
+
+def widget_session_open(
+    *, key: str, origin: str | None, visitor_token: str | None, page_url: str, locale: str | None, ip: str
+) -> WidgetSession:
+    """Open (or resume) a lead's conversation for a widget on an allowed site.
+
+    Refuses (403, nothing created) an unknown or revoked key, a missing Origin
+    and an origin the agency has not allowed; 429 past the per-IP session rate.
+    """
+    widget_key = widget_key_resolve(key)
+    if widget_key is None:
+        raise Forbidden("Clave de widget no válida o revocada.", code="invalid_key")
+    if not origin or not origin_allowed(origin, agency_origin_patterns(widget_key.agency_id)):
+        raise Forbidden("Este sitio web no está autorizado para este widget.", code="origin_not_allowed")
+    agency = widget_key.agency
+
+    visitor = visitor_token_verify(visitor_token) if visitor_token else None
+    if visitor is not None and visitor.agency_id == agency.id:
+        with scope(agency=agency.id):
+            conversation = Conversation.objects.filter(
+                id=visitor.conversation_id, visitor_id=visitor.visitor_id
+            ).exclude(status=Conversation.Status.CLOSED).first()
+        if conversation is not None:
+            token = visitor_token_issue(agency_id=agency.id, conversation_id=conversation.id, visitor_id=conversation.visitor_id)
+            return WidgetSession(conversation=conversation, visitor_token=token, resumed=True)
+
+    verdict = window_hit(f"sessions:ip:{ip}", limit=settings.WIDGET_SESSIONS_PER_IP_PER_HOUR, window_seconds=3600)
+    if not verdict.allowed:
+        raise RateLimited("Demasiadas sesiones desde esta conexión.", retry_after=verdict.retry_after)
+
+    from qualification.services import flow_version_current
+
+    with transaction.atomic(), scope(agency=agency.id):
+        conversation = Conversation.objects.create(
+            agency=agency,
+            widget_key=widget_key,
+            flow_version=flow_version_current(agency_id=agency.id),
+            locale=(locale or agency.locale or "es")[:8],
+            page_url=(page_url or "")[:500],
+            origin=origin[:255],
+        )
+        from qualification.services import lead_start
+
+        lead_start(conversation=conversation)
+    token = visitor_token_issue(agency_id=agency.id, conversation_id=conversation.id, visitor_id=conversation.visitor_id)
+    return WidgetSession(conversation=conversation, visitor_token=token, resumed=False)
+
+
+# --- Lead messages -----------------------------------------------------------------
+
+
+class TooLong(ApplicationError):
+    code = "too_long"
+
+
+def lead_message_receive(*, visitor: VisitorActor, client_id: uuid.UUID, text: str) -> Effects:
+    """Store a lead message once, whatever the number of resends.
+
+    A `client_id` already stored answers the stored frame again (`duplicate`),
+    also when two sockets of one visitor race: the conversation row lock
+    serialises them and the unique constraint is the backstop.
+    """
+    text = (text or "").strip()
+    if not text:
+        raise ApplicationError("El mensaje está vacío.", code="bad_frame")
+    if len(text) > settings.CHAT_MAX_TEXT_CHARS:
+        raise TooLong(f"El mensaje supera {settings.CHAT_MAX_TEXT_CHARS} caracteres.")
+    try:
+        with transaction.atomic(), scope(agency=visitor.agency_id):
+            conversation = access_conversation(visitor, visitor.conversation_id, lock=True)
+            stored = stored_message_frame(
+                agency_id=visitor.agency_id, conversation_id=conversation.id, client_id=client_id
+            )
+            if stored is not None:
+                return Effects(conversation.id, conversation.agency_id, frames=[stored], duplicate=True)
+            if conversation.status == Conversation.Status.CLOSED:
+                raise Conflict("La conversación está cerrada.", code="conversation_closed")
+            turn_id = uuid.uuid4()
+            frame = frame_append(
+                conversation,
+                type="message",
+                build=lambda seq: frames.message_frame(seq=seq, turn_id=turn_id, text=text, client_id=client_id),
+            )
+            turn = Turn.objects.create(
+                id=turn_id, agency_id=conversation.agency_id, conversation=conversation, seq=frame["seq"],
+                role=Turn.Role.LEAD, text=text, client_id=client_id, search_tokens=search_tokens(text),
+            )
+            effects = Effects(conversation.id, conversation.agency_id, frames=[frame])
+            if conversation.owner_kind == Conversation.Owner.BOT:
+                from qualification.services import qualification_on_lead_message
+
+                outcome = qualification_on_lead_message(conversation=conversation, turn=turn)
+                effects.frames.extend(outcome.frames)
+                effects.reply = outcome.reply
+            conversation_touch(conversation, role="lead", text=text)
+            effects.summary = _summary(conversation)
+            return effects
+    except IntegrityError:
+        # Lost a race on (conversation, client_id) to another socket: answer its frame.
+        stored = stored_message_frame(agency_id=visitor.agency_id, conversation_id=visitor.conversation_id, client_id=client_id)
+        if stored is None:
+            raise
+        return Effects(visitor.conversation_id, visitor.agency_id, frames=[stored], duplicate=True)
+
+
+# --- Assistant and agent turns ----------------------------------------------------
+
+
+@dataclass(slots=True)
+class TurnRecord:
+    turn_id: uuid.UUID
+    role: str
+    text: str
+    stopped: bool = False
+    failed: bool = False
+    provider: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    first_token_ms: int | None = None
+    duration_ms: int | None = None
+    agent_user_id: uuid.UUID | None = None
+    agent_name: str | None = None
+
+
+def turn_complete(*, agency_id: uuid.UUID, conversation_id: uuid.UUID, record: TurnRecord) -> Effects:
+    """Store a finished reply (completed, stopped or failed): the one database
+    write of a streamed turn. An empty stopped/failed turn stores nothing."""
+    with transaction.atomic(), scope(agency=agency_id):
+        conversation = Conversation.objects.select_for_update().get(id=conversation_id)
+        if not record.text and (record.stopped or record.failed):
+            return Effects(conversation.id, agency_id)
+        frame = frame_append(
+            conversation,
+            type="turn.completed",
+            build=lambda seq: frames.turn_completed_frame(
+                seq=seq, turn_id=record.turn_id, role=record.role, text=record.text,
+                stopped=record.stopped, failed=record.failed, agent_name=record.agent_name,
+            ),
+        )
+        Turn.objects.create(
+            id=record.turn_id, agency_id=agency_id, conversation=conversation, seq=frame["seq"], role=record.role,
+            text=record.text, stopped=record.stopped, failed=record.failed, provider=record.provider,
+            prompt_tokens=record.prompt_tokens, completion_tokens=record.completion_tokens,
+            first_token_ms=record.first_token_ms, duration_ms=record.duration_ms, agent_user_id=record.agent_user_id,
+            search_tokens=search_tokens(record.text),
+        )
+        conversation_touch(conversation, role=record.role, text=record.text)
+        return Effects(conversation.id, agency_id, frames=[frame], summary=_summary(conversation))
+
+
+def conversation_claim_opening(*, visitor: VisitorActor) -> Effects | None:
+    """The assistant's first words and the first `qualification` frame,
+    exactly once per conversation: the first socket to claim them gets them,
+    every other (or later) one gets None."""
+    with transaction.atomic(), scope(agency=visitor.agency_id):
+        conversation = access_conversation(visitor, visitor.conversation_id, lock=True)
+        if conversation.last_seq > 0 or conversation.owner_kind != Conversation.Owner.BOT:
+            return None
+        from qualification.services import qualification_opening
+
+        plan, frame = qualification_opening(conversation=conversation)
+        conversation_touch(conversation)
+        return Effects(conversation.id, conversation.agency_id, frames=[frame], reply=plan,
+                       summary=_summary(conversation))
+
+
+# --- Staff: notes and ownership -------------------------------------------------
+
+
+def note_add(*, actor: StaffActor, conversation_id, text: str) -> Effects:
+    """A private note: stored and shown to staff, never to the lead (its frame
+    is staff_only, so the lead's replay and live stream skip it)."""
+    if not actor.has_role("agent"):
+        raise Forbidden("Tu rol no permite escribir notas.")
+    text = (text or "").strip()
+    if not text or len(text) > 5000:
+        raise ApplicationError("La nota está vacía o es demasiado larga.", code="bad_frame")
+    with transaction.atomic(), scope(agency=actor.agency_id):
+        conversation = access_conversation(actor, conversation_id, lock=True)
+        note = Note.objects.create(agency_id=actor.agency_id, conversation=conversation, author_id=actor.user_id, text=text)
+        frame = frame_append(
+            conversation,
+            type="note",
+            staff_only=True,
+            build=lambda seq: {
+                "seq": seq, "type": "note", "id": str(note.id), "text": text,
+                "author": {"id": str(actor.user_id), "name": actor.name}, "created": note.created.isoformat(),
+            },
+        )
+        conversation.save(update_fields=["last_seq"])
+        return Effects(conversation.id, actor.agency_id, frames=[frame])
+
+
+def conversation_takeover(*, actor: StaffActor, conversation_id) -> Effects:
+    """Compare-and-set the owner from the bot to this staff member. Exactly one
+    of several concurrent takeovers wins; the others get `already_owned`."""
+    if not actor.has_role("agent"):
+        raise Forbidden("Tu rol no permite tomar el control.")
+    with transaction.atomic(), scope(agency=actor.agency_id):
+        conversation = access_conversation(actor, conversation_id, lock=True)
+        if conversation.owner_kind == Conversation.Owner.STAFF:
+            if conversation.owner_user_id == actor.user_id:
+                return Effects(conversation.id, actor.agency_id, duplicate=True)
+            raise Conflict("Otra persona del equipo ya atiende esta conversación.", code="already_owned")
+        conversation.owner_kind = Conversation.Owner.STAFF
+        conversation.owner_user_id = actor.user_id
+        frame = frame_append(
+            conversation, type="handoff",
+            build=lambda seq: {"seq": seq, "type": "handoff", "active": True, "agent": {"name": actor.name}},
+        )
+        conversation_touch(conversation)
+        from tenancy.audit import audit_record
+
+        audit_record(agency_id=actor.agency_id, actor_user_id=actor.user_id, action="conversation.takeover",
+                     target=str(conversation.id))
+        return Effects(conversation.id, actor.agency_id, frames=[frame], summary=_summary(conversation))
+
+
+def conversation_release(*, actor: StaffActor, conversation_id) -> Effects:
+    """Hand back to the assistant, which continues the flow from the current
+    step, taking into account what the lead said meanwhile."""
+    if not actor.has_role("agent"):
+        raise Forbidden("Tu rol no permite devolver la conversación.")
+    with transaction.atomic(), scope(agency=actor.agency_id):
+        conversation = access_conversation(actor, conversation_id, lock=True)
+        if conversation.owner_kind != Conversation.Owner.STAFF:
+            return Effects(conversation.id, actor.agency_id, duplicate=True)
+        if conversation.owner_user_id != actor.user_id and not actor.has_role("admin"):
+            raise Conflict("Otra persona del equipo atiende esta conversación.", code="already_owned")
+        conversation.owner_kind = Conversation.Owner.BOT
+        conversation.owner_user_id = None
+        frame = frame_append(
+            conversation, type="handoff", build=lambda seq: {"seq": seq, "type": "handoff", "active": False},
+        )
+        from qualification.services import qualification_resume
+
+        outcome = qualification_resume(conversation=conversation)
+        conversation_touch(conversation)
+        return Effects(conversation.id, actor.agency_id, frames=[frame, *outcome.frames],
+                       summary=_summary(conversation), reply=outcome.reply)
+
+
+def agent_turn_precheck(*, actor: StaffActor, conversation_id) -> Conversation:
+    """An agent may reply only while they own the conversation."""
+    if not actor.has_role("agent"):
+        raise Forbidden("Tu rol no permite responder.")
+    with scope(agency=actor.agency_id):
+        conversation = access_conversation(actor, conversation_id)
+    if conversation.owner_kind != Conversation.Owner.STAFF or conversation.owner_user_id != actor.user_id:
+        raise Conflict("Toma el control de la conversación antes de responder.", code="not_owner")
+    return conversation

@@ -1,0 +1,204 @@
+"""Generating an assistant turn: stream from the agency's provider, fan out
+through the hub, store the turn once at the end.
+
+A turn runs as a task of the process that holds the lead's socket and outlives
+that socket (a lead who drops mid-stream finds the whole reply on resume).
+Stop (the lead's `stop`, or a staff takeover) cancels the upstream read at
+once and stores what was streamed with `stopped: true`. When the LLM fails,
+the lead gets `llm_unavailable` and the reply continues on the offline
+provider, so a lead is never stuck.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import structlog
+from channels.db import database_sync_to_async
+
+from chat import frames as F
+from chat.hub import hub
+from chat.services import Effects, ReplyPlan, TurnRecord, turn_complete
+from project import metrics
+
+log = structlog.get_logger(__name__)
+
+# conversation id -> the runner streaming in this process
+runners: dict[str, "TurnRunner"] = {}
+_tasks: set[asyncio.Task] = set()
+_chains: dict[str, asyncio.Task] = {}
+
+
+def _breaker():
+    from chat.llm.breaker import default_breaker
+
+    return default_breaker
+
+
+class TurnRunner:
+    def __init__(self, *, conversation_id: str, agency_id: str, plan: ReplyPlan, agency_settings: dict | None = None):
+        self.conversation_id = conversation_id
+        self.agency_id = agency_id
+        self.plan = plan
+        self.agency_settings = agency_settings or {}
+        self.turn_id = str(uuid.uuid4())
+        self._stop = asyncio.Event()
+        self.stop_reason: str | None = None
+        self.turn = None
+
+    def stop(self, *, reason: str) -> None:
+        """Stop now: the hub sends no further delta of this turn from this call on."""
+        self.stop_reason = reason
+        if self.turn is not None:
+            self.turn.closed = True
+        self._stop.set()
+
+    async def run(self) -> None:
+        from chat.llm.base import LLMUnavailable, ReplyRequest
+        from chat.llm.offline import OfflineProvider
+        from chat.llm.registry import provider_for_agency
+
+        runners[self.conversation_id] = self
+        try:
+            provider = provider_for_agency(self.agency_settings)
+            breaker = _breaker()
+            if provider.name != "offline" and not breaker.allow(self.agency_id):
+                provider = OfflineProvider()
+            request = ReplyRequest(messages=self.plan.messages, scripted=self.plan.scripted)
+            turn = self.turn = await hub.turn_started(self.conversation_id, self.turn_id, "assistant")
+            if self._stop.is_set():
+                turn.closed = True
+            started = time.monotonic()
+            outcome, usage, first_token = await self._pump(provider, request, turn)
+            if outcome == "failed":
+                breaker.record_failure(self.agency_id)
+                await hub.publish_notice(self.conversation_id, F.error_frame(
+                    "llm_unavailable", "El asistente tiene problemas; seguimos con respuestas guiadas."))
+                if turn.length == 0:
+                    # Nothing shown yet: the same turn continues offline.
+                    provider = OfflineProvider()
+                    outcome, usage, first_token = await self._pump(provider, request, turn)
+                else:
+                    await self._store(turn, provider.name, stopped=True, failed=True, usage=usage,
+                                      first_token=first_token, started=started)
+                    turn = self.turn = await hub.turn_started(self.conversation_id, str(uuid.uuid4()), "assistant")
+                    provider = OfflineProvider()
+                    self.turn_id = turn.turn_id
+                    outcome, usage, first_token = await self._pump(provider, request, turn)
+            elif provider.name != "offline":
+                breaker.record_success(self.agency_id)
+            await self._store(turn, provider.name, stopped=outcome == "stopped", failed=outcome == "failed",
+                              usage=usage, first_token=first_token, started=started)
+            metrics.TURNS_STREAMED.labels(provider.name, outcome).inc()
+        except Exception:
+            log.exception("turn_failed", conversation=self.conversation_id)
+            raise
+        finally:
+            if runners.get(self.conversation_id) is self:
+                del runners[self.conversation_id]
+
+    async def _pump(self, provider, request, turn) -> tuple[str, object, float | None]:
+        """Stream into the hub until done, stopped or failed. Returns the outcome."""
+        from chat.llm.base import LLMUnavailable
+
+        first_token: float | None = None
+        started = time.monotonic()
+        stream = None
+
+        async def read() -> None:
+            nonlocal stream, first_token
+            stream = await provider.stream_reply(request)
+            async for piece in stream:
+                if not piece:
+                    continue
+                if first_token is None:
+                    first_token = time.monotonic() - started
+                await hub.turn_delta(self.conversation_id, turn, piece)
+
+        reader = asyncio.ensure_future(read())
+        stopper = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({reader, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+        usage = getattr(stream, "usage", None)
+        if not reader.done():
+            reader.cancel()
+            try:
+                await reader
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - we are stopping it
+                pass
+            if stream is not None:
+                await _close_quietly(stream)
+            return "stopped", usage, first_token
+        exc = reader.exception()
+        if exc is None:
+            return "completed", getattr(stream, "usage", None), first_token
+        if isinstance(exc, LLMUnavailable):
+            log.warning("llm_unavailable", conversation=self.conversation_id, reason=str(exc))
+            if stream is not None:
+                await _close_quietly(stream)
+            return "failed", usage, first_token
+        raise exc
+
+    async def _store(self, turn, provider_name: str, *, stopped: bool, failed: bool, usage, first_token, started) -> None:
+        record = TurnRecord(
+            turn_id=uuid.UUID(turn.turn_id), role="assistant", text=turn.text, stopped=stopped, failed=failed,
+            provider=provider_name,
+            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+            first_token_ms=int(first_token * 1000) if first_token is not None else None,
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )
+        effects: Effects = await database_sync_to_async(turn_complete)(
+            agency_id=uuid.UUID(self.agency_id), conversation_id=uuid.UUID(self.conversation_id), record=record
+        )
+        await hub.turn_finished(self.conversation_id, turn)
+        await hub.publish(self.conversation_id, self.agency_id, effects.frames, effects.summary)
+
+
+async def _close_quietly(stream) -> None:
+    try:
+        await stream.aclose()
+    except Exception:  # noqa: BLE001 - closing a broken stream may raise; nothing to save
+        pass
+
+
+def start_reply(*, conversation_id: str, agency_id: str, plan: ReplyPlan, agency_settings: dict | None = None) -> None:
+    """Queue an assistant reply for a conversation. Replies of one conversation
+    run one after another; a new one first stops the one streaming (what was
+    said so far is kept)."""
+    conversation_id, agency_id = str(conversation_id), str(agency_id)
+    current = runners.get(conversation_id)
+    if current is not None:
+        current.stop(reason="superseded")
+    previous = _chains.get(conversation_id)
+    runner = TurnRunner(conversation_id=conversation_id, agency_id=agency_id, plan=plan, agency_settings=agency_settings)
+
+    async def chained() -> None:
+        if previous is not None and not previous.done():
+            try:
+                await previous
+            except Exception:  # noqa: BLE001 - the previous turn logged its own failure
+                pass
+        await runner.run()
+
+    task = asyncio.get_running_loop().create_task(chained(), name=f"turn-{conversation_id}")
+    _chains[conversation_id] = task
+    _tasks.add(task)
+
+    def _done(t: asyncio.Task) -> None:
+        _tasks.discard(t)
+        if _chains.get(conversation_id) is t:
+            del _chains[conversation_id]
+
+    task.add_done_callback(_done)
+
+
+async def wait_idle(conversation_id: str, timeout: float = 10.0) -> None:
+    """Wait until the conversation has no reply queued or streaming (tests, shutdown)."""
+    task = _chains.get(str(conversation_id))
+    if task is not None:
+        await asyncio.wait_for(asyncio.shield(task), timeout)

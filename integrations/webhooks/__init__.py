@@ -1,0 +1,1 @@
+"""Outbound webhooks: signing here; delivery lives with the integrations app's tasks."""

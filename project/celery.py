@@ -1,0 +1,94 @@
+"""The Celery app.
+
+Tasks take ids and call one service; they are enqueued with `enqueue_on_commit`
+so a worker never looks for a row that is not committed yet (HackSoft's and
+pretix's pattern). JSON only, late acks, redelivery when a worker dies
+(every task is idempotent), retry delays below the broker's visibility timeout.
+
+Without CELERY_BROKER_URL (the embedded development default) tasks still run
+asynchronously, in a small thread pool of the calling process.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
+
+from celery import Celery, Task, signals
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+
+
+class MarkezyTask(Task):
+    """Base task: carries the request id, and runs in-process when embedded."""
+
+    abstract = True
+    # Idempotent tasks may be redelivered after a crash; the defaults say so.
+    acks_late = True
+    reject_on_worker_lost = True
+
+    def apply_async(self, args=None, kwargs=None, **options):
+        from django.conf import settings
+
+        if getattr(settings, "CELERY_EMBEDDED", False):
+            context = copy_context()
+            _embedded_pool().submit(context.run, self._run_embedded, args or (), kwargs or {})
+            return None
+        return super().apply_async(args, kwargs, **options)
+
+    def _run_embedded(self, args, kwargs):
+        from django.db import close_old_connections
+
+        close_old_connections()
+        try:
+            self.apply(args=args, kwargs=kwargs, throw=False)
+        finally:
+            close_old_connections()
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _embedded_pool() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="embedded-task")
+    return _pool
+
+
+app = Celery("markezy", task_cls=MarkezyTask)
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# A retry countdown or ETA beyond the visibility timeout would make Redis
+# redeliver the task while it waits: longer waits are rescheduled in steps.
+MAX_COUNTDOWN = 600
+
+
+def enqueue_on_commit(task, *args, **kwargs) -> None:
+    """Enqueue `task` once the current transaction commits (at once outside one)."""
+    from django.db import transaction
+
+    transaction.on_commit(lambda: task.delay(*args, **kwargs))
+
+
+@signals.before_task_publish.connect
+def _carry_request_id(headers=None, **_):
+    from project.logging import request_id_var
+
+    rid = request_id_var.get()
+    if rid and headers is not None:
+        headers.setdefault("request_id", rid)
+
+
+@signals.task_prerun.connect
+def _bind_request_id(task=None, **_):
+    import structlog
+
+    from project.logging import request_id_var
+
+    rid = getattr(task.request, "request_id", None) if task else None
+    if rid:
+        request_id_var.set(rid)
+        structlog.contextvars.bind_contextvars(request_id=rid)

@@ -1,0 +1,24 @@
+"""Prometheus metrics. One registry per process; /metrics renders it."""
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+HTTP_REQUESTS = Counter(
+    "markezy_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=REGISTRY
+)
+HTTP_LATENCY = Histogram(
+    "markezy_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+    registry=REGISTRY,
+)
+OPEN_SOCKETS = Gauge("markezy_open_sockets", "Open WebSockets", ["kind"], registry=REGISTRY)
+TURNS_STREAMED = Counter("markezy_turns_streamed_total", "Assistant turns streamed", ["provider", "outcome"], registry=REGISTRY)
+LLM_TOKENS = Counter("markezy_llm_tokens_total", "LLM tokens", ["kind"], registry=REGISTRY)
+FANOUT_BATCHES = Counter("markezy_fanout_batches_total", "Delta batches sent to other processes", registry=REGISTRY)
+
+
+def render() -> bytes:
+    return generate_latest(REGISTRY)

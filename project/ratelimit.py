@@ -1,0 +1,115 @@
+"""Atomic abuse counters in the cache (Redis in any real deployment).
+
+Two shapes: a fixed-window counter (logins, sessions per IP) and a token bucket
+(lead messages: a steady rate with a small burst). Both are single round trips
+on Redis so concurrent web processes share one count.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    allowed: bool
+    retry_after: int = 0
+
+
+def window_hit(key: str, *, limit: int, window_seconds: int) -> Verdict:
+    """Count one event in the current window; allowed while the count <= limit."""
+    bucket = int(time.time() // window_seconds)
+    full_key = f"rl:{key}:{bucket}"
+    cache.add(full_key, 0, timeout=window_seconds + 1)
+    try:
+        count = cache.incr(full_key)
+    except ValueError:  # expired between add and incr
+        cache.add(full_key, 1, timeout=window_seconds + 1)
+        count = 1
+    if count > limit:
+        return Verdict(False, retry_after=int(window_seconds - time.time() % window_seconds) + 1)
+    return Verdict(True)
+
+
+def window_count(key: str, *, window_seconds: int) -> int:
+    bucket = int(time.time() // window_seconds)
+    return int(cache.get(f"rl:{key}:{bucket}", 0))
+
+
+def window_reset(key: str, *, window_seconds: int) -> None:
+    bucket = int(time.time() // window_seconds)
+    cache.delete(f"rl:{key}:{bucket}")
+
+
+_BUCKET_LUA = """
+local key = KEYS[1]
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local state = redis.call('HMGET', key, 'tokens', 'ts')
+local tokens = tonumber(state[1])
+local ts = tonumber(state[2])
+if tokens == nil then tokens = burst; ts = now end
+tokens = math.min(burst, tokens + (now - ts) * rate)
+local allowed = 0
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+else
+  wait = (1 - tokens) / rate
+end
+redis.call('HSET', key, 'tokens', tokens, 'ts', now)
+redis.call('EXPIRE', key, math.ceil(burst / rate) + 60)
+return {allowed, tostring(wait)}
+"""
+
+_redis_client = None
+_local_buckets: dict[str, tuple[float, float]] = {}
+
+
+def _redis():
+    global _redis_client
+    if _redis_client is None:
+        import redis
+
+        _redis_client = redis.Redis.from_url(settings.REDIS_URL)
+    return _redis_client
+
+
+def bucket_take(key: str, *, rate_per_second: float, burst: int) -> Verdict:
+    """Take one token from a bucket refilled at `rate_per_second`, holding at most `burst`."""
+    now = time.time()
+    if settings.REDIS_URL:
+        allowed, wait = _redis().eval(_BUCKET_LUA, 1, f"mkz:tb:{key}", rate_per_second, burst, now)
+        return Verdict(bool(int(allowed)), retry_after=int(float(wait)) + 1 if not int(allowed) else 0)
+    tokens, ts = _local_buckets.get(key, (float(burst), now))
+    tokens = min(burst, tokens + (now - ts) * rate_per_second)
+    if tokens >= 1:
+        _local_buckets[key] = (tokens - 1, now)
+        return Verdict(True)
+    _local_buckets[key] = (tokens, now)
+    return Verdict(False, retry_after=int((1 - tokens) / rate_per_second) + 1)
+
+
+def client_ip(meta_or_scope_headers: dict, peer: str | None) -> str:
+    """The client's IP: the socket peer, unless TRUSTED_PROXY_COUNT proxies are in
+    front, in which case the address that many hops from the right of
+    X-Forwarded-For. A spoofed header cannot reset a limit: with no trusted
+    proxy it is ignored, and with one only the proxy's own append is believed."""
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops <= 0:
+        return peer or "unknown"
+    forwarded = meta_or_scope_headers.get("x-forwarded-for", "")
+    parts = [p.strip() for p in forwarded.split(",") if p.strip()]
+    if len(parts) >= hops:
+        return parts[-hops]
+    return peer or "unknown"
+
+
+def request_ip(request) -> str:
+    return client_ip({"x-forwarded-for": request.META.get("HTTP_X_FORWARDED_FOR", "")}, request.META.get("REMOTE_ADDR"))

@@ -1,0 +1,328 @@
+"""Django settings for Markezy.
+
+Every knob a deployment turns is an environment variable of CONTRACT §1. With
+none set, the service runs on its embedded defaults: SQLite under var/, the
+in-process channel layer, Celery tasks run asynchronously in-process, the
+offline LLM provider, qdrant-client local mode and the file email backend.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlparse
+
+import dj_database_url
+
+from project.env import (
+    BASE_DIR,
+    VAR_DIR,
+    dev_secret,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    generated_fernet_key,
+    generated_secret_key,
+)
+
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# "production" refuses development conveniences (generated secrets, '*' hosts,
+# DEBUG); it is what the Docker image sets.
+ENVIRONMENT = env_str("MARKEZY_ENV", "development")
+PRODUCTION = ENVIRONMENT == "production"
+DEBUG = env_bool("DEBUG", not PRODUCTION)
+TESTING = env_bool("MARKEZY_TESTING", False)
+
+SECRET_KEY = env_str("SECRET_KEY") or (
+    None if PRODUCTION else dev_secret("secret_key", generated_secret_key)
+)
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS") or (
+    [] if PRODUCTION else [dev_secret("field_encryption_key", generated_fernet_key)]
+)
+BLIND_INDEX_KEY = env_str("BLIND_INDEX_KEY") or (
+    None if PRODUCTION else dev_secret("blind_index_key", generated_secret_key)
+)
+if PRODUCTION and (not SECRET_KEY or not FIELD_ENCRYPTION_KEYS or not BLIND_INDEX_KEY):
+    raise RuntimeError("SECRET_KEY, FIELD_ENCRYPTION_KEYS and BLIND_INDEX_KEY must be set in production")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+if PRODUCTION and "*" in ALLOWED_HOSTS:
+    # A wildcard lets anyone forge absolute URLs we sign (PDF links, ws_url).
+    raise RuntimeError("ALLOWED_HOSTS='*' is refused in production")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL")  # e.g. https://chat.example.com; else from the request
+
+AUTH_USER_MODEL = "tenancy.User"
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "channels",
+    "django_scopes",
+    "tenancy",
+    "chat",
+    "qualification",
+    "strategy",
+    "integrations",
+    "widget",
+    "console",
+]
+
+MIDDLEWARE = [
+    "project.middleware.RequestIdMiddleware",
+    "project.middleware.MetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "project.middleware.SecurityHeadersMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+ASGI_APPLICATION = "project.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+    _db["CONN_HEALTH_CHECKS"] = True
+    if _db["ENGINE"] == "django.db.backends.mysql":
+        _db.setdefault("OPTIONS", {}).update(
+            {
+                "charset": "utf8mb4",
+                "init_command": "SET sql_mode='STRICT_TRANS_TABLES', innodb_lock_wait_timeout=10",
+                "isolation_level": "read committed",
+            }
+        )
+        _db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+else:
+    _db = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": VAR_DIR / "markezy.sqlite3",
+        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+    }
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis, channel layer, cache --------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    _layer_config: dict = {
+        "hosts": [REDIS_URL],
+        # Sized on purpose (STYLE.md): a process channel carries batched deltas
+        # for every conversation a process watches, so it needs more room than
+        # the default 100 before messages are dropped.
+        "capacity": env_int("CHANNEL_CAPACITY", 5000),
+        "expiry": 60,
+        "group_expiry": 86400,
+    }
+    if FIELD_ENCRYPTION_KEYS:
+        # Frames carry personal data; they are encrypted while they sit in Redis.
+        _layer_config["symmetric_encryption_keys"] = FIELD_ENCRYPTION_KEYS
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": _layer_config}
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "mkz",
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 5000}}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Celery ------------------------------------------------------------------
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+# Without a broker, tasks run asynchronously in a thread pool of this process
+# (project.celery.EmbeddedDispatch): the development default needs no Redis.
+CELERY_EMBEDDED = CELERY_BROKER_URL is None
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_SOFT_TIME_LIMIT", 240)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TIME_LIMIT", 300)
+# Redis redelivers an unacknowledged task after the visibility timeout; every
+# retry countdown and ETA in the code stays below it (project.celery.MAX_COUNTDOWN).
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_TASK_DEFAULT_QUEUE = "realtime"
+CELERY_TASK_ROUTES = {
+    "strategy.tasks.*": {"queue": "strategy"},
+    "integrations.tasks.*": {"queue": "crm"},
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- LLM, vector store, CRM, email -------------------------------------------
+OPENAI_API_KEY = env_str("OPENAI_API_KEY")
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
+OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
+OPENAI_EMBEDDING_MODEL = env_str("OPENAI_EMBEDDING_MODEL", "text-embedding-3-small")
+OPENAI_TIMEOUT = float(env_str("OPENAI_TIMEOUT", "30"))
+OPENAI_FIRST_TOKEN_TIMEOUT = float(env_str("OPENAI_FIRST_TOKEN_TIMEOUT", "10"))
+OPENAI_MAX_RETRIES = env_int("OPENAI_MAX_RETRIES", 2)
+
+QDRANT_URL = env_str("QDRANT_URL")
+QDRANT_PATH = str(VAR_DIR / "qdrant")
+QDRANT_COLLECTION = env_str("QDRANT_COLLECTION", "markezy_knowledge")
+
+CLIENTIFY_BASE_URL = env_str("CLIENTIFY_BASE_URL", "https://api.clientify.net/v1")
+
+EMAIL_URL = env_str("EMAIL_URL")
+if EMAIL_URL:
+    _email = urlparse(EMAIL_URL)
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _email.hostname or "localhost"
+    EMAIL_PORT = _email.port or 25
+    EMAIL_HOST_USER = _email.username or ""
+    EMAIL_HOST_PASSWORD = _email.password or ""
+    EMAIL_USE_TLS = _email.scheme in ("smtp+tls", "submission")
+    EMAIL_USE_SSL = _email.scheme == "smtps"
+elif env_str("EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env_str("EMAIL_HOST")
+    EMAIL_PORT = env_int("EMAIL_PORT", 25)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "mail"
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Markezy <no-reply@markezy.localhost>")
+
+SIGNUP_ENABLED = env_bool("SIGNUP_ENABLED", True)
+# A random marker in the assistant's system prompt; output containing it is never sent (issue 9).
+PROMPT_CANARY = env_str("PROMPT_CANARY") or dev_secret("prompt_canary", lambda: "mkz-" + generated_secret_key()[:16])
+
+# --- Auth --------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TESTING:
+    # Hashing is deliberately slow; tests create hundreds of users.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+JWT_ALGORITHM = "HS256"
+JWT_SIGNING_KEY = env_str("JWT_SIGNING_KEY") or SECRET_KEY
+JWT_ACCESS_TTL = timedelta(minutes=15)
+JWT_REFRESH_TTL = timedelta(days=7)
+JWT_ISSUER = "markezy"
+
+LOGIN_FAILURES_PER_MINUTE = env_int("LOGIN_FAILURES_PER_MINUTE", 5)
+# Number of reverse proxies in front of the service whose X-Forwarded-For we
+# trust; 0 means the socket peer is the client and the header is ignored.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# --- Chat limits (CONTRACT §3.1) ---------------------------------------------
+CHAT_MAX_TEXT_CHARS = env_int("CHAT_MAX_TEXT_CHARS", 2000)
+CHAT_MAX_FRAME_BYTES = env_int("CHAT_MAX_FRAME_BYTES", 16 * 1024)
+CHAT_RATE_MESSAGES = env_int("CHAT_RATE_MESSAGES", 10)
+CHAT_RATE_WINDOW_SECONDS = env_int("CHAT_RATE_WINDOW_SECONDS", 30)
+CHAT_RATE_BURST = env_int("CHAT_RATE_BURST", 3)
+CHAT_RATE_STRIKES_BEFORE_CLOSE = env_int("CHAT_RATE_STRIKES_BEFORE_CLOSE", 5)
+CHAT_AUTH_TIMEOUT_SECONDS = float(env_str("CHAT_AUTH_TIMEOUT_SECONDS", "10"))
+VISITOR_TOKEN_TTL = timedelta(days=env_int("VISITOR_TOKEN_TTL_DAYS", 30))
+# Deltas for sockets in other processes are batched per window (issue 13).
+CHAT_FANOUT_WINDOW_MS = env_int("CHAT_FANOUT_WINDOW_MS", 25)
+OFFLINE_TOKENS_PER_SECOND = float(env_str("OFFLINE_TOKENS_PER_SECOND", "30"))
+WIDGET_SESSIONS_PER_IP_PER_HOUR = env_int("WIDGET_SESSIONS_PER_IP_PER_HOUR", 10 if PRODUCTION else 1000)
+
+# --- DRF -----------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tenancy.auth.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["tenancy.permissions.IsStaffMember"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "project.api.pagination.CursorPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "project.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Markezy API",
+    "DESCRIPTION": "Lead qualification for marketing agencies. Wire contract v1.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+}
+
+# --- i18n, static ----------------------------------------------------------
+LANGUAGE_CODE = "es"
+LANGUAGES = [("es", "Español"), ("en", "English")]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [d for d in (BASE_DIR / "console" / "dist",) if d.exists()]
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_URL = "/media/"
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024
+
+# --- Security headers ----------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_REDIRECT_EXEMPT = [r"^health/"]
+
+# --- Logging: structlog, JSON lines with the request id ----------------------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOG_FORMAT = env_str("LOG_FORMAT", "json" if PRODUCTION else "console")
+from project.logging import configure_logging  # noqa: E402
+
+LOGGING_CONFIG = None
+configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT)

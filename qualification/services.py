@@ -1,0 +1,439 @@
+"""Writes of the qualification engine.
+
+The flow (data) and the transition functions in `qualification.machine`
+decide what is asked next; the LLM only phrases and understands. Every change
+of a lead is an immutable LeadEvent folded by `projection.apply_event`, under
+the conversation's row lock held by the chat service that calls in here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+from django_scopes import scope
+
+from chat import frames as F
+from chat.models import Conversation, Turn
+from chat.services import Effects, ReplyPlan, conversation_touch, frame_append
+from project.api.errors import ApplicationError
+from project.crypto import blind_index
+from qualification import machine, prompts
+from qualification.flows import load_default_flow
+from qualification.models import ConsentRecord, Flow, FlowVersion, Lead, LeadEvent
+from qualification.projection import LeadState, apply_event
+from qualification.understanding import detect_correction, extract_fields, parse_answer
+from tenancy.actors import VisitorActor
+
+
+@dataclass(slots=True)
+class Outcome:
+    frames: list[dict] = field(default_factory=list)
+    reply: ReplyPlan | None = None
+
+
+# --- Flows -----------------------------------------------------------------------
+
+
+def flow_install_default(*, agency) -> FlowVersion:
+    """Give a new agency the default Spanish flow of CONTRACT §6 as version 1."""
+    with scope(agency=agency.id):
+        flow = Flow.objects.create(agency=agency, name="Cualificación", is_default=True)
+        return FlowVersion.objects.create(
+            agency=agency, flow=flow, number=1, status=FlowVersion.Status.PUBLISHED,
+            definition=load_default_flow(), published_at=timezone.now(),
+        )
+
+
+def flow_version_current(*, agency_id) -> FlowVersion | None:
+    with scope(agency=agency_id):
+        return (
+            FlowVersion.objects.filter(flow__is_default=True, status=FlowVersion.Status.PUBLISHED)
+            .order_by("-number")
+            .first()
+        )
+
+
+# --- Lead state ------------------------------------------------------------------
+
+
+class _LeadWriter:
+    """Appends events to a locked lead and keeps its projection in step."""
+
+    def __init__(self, lead: Lead):
+        self.lead = lead
+        self.state = LeadState(
+            status=lead.status, step=lead.conversation.step if hasattr(lead, "conversation") else "",
+            answers=dict(lead.answers or {}), answers_version=lead.answers_version,
+            consent_granted=lead.consent_granted, consent_policy=lead.consent_policy,
+            consent_at=lead.consent_at.isoformat() if lead.consent_at else None,
+            score=lead.score, score_reasons=list(lead.score_reasons or []),
+            qualified_at=lead.qualified_at.isoformat() if lead.qualified_at else None,
+        )
+        self.changed = False
+
+    def record(self, type: str, data: dict, *, actor: str = "lead") -> None:
+        now = timezone.now()
+        self.lead.event_count += 1
+        LeadEvent.objects.create(
+            agency_id=self.lead.agency_id, lead=self.lead, seq=self.lead.event_count, type=type, data=data,
+            actor=actor, created=now,
+        )
+        apply_event(self.state, type, data, now.isoformat())
+        self.changed = True
+
+    def save(self) -> None:
+        lead_projection_write(lead=self.lead, state=self.state)
+
+
+def lead_projection_write(*, lead: Lead, state: LeadState) -> None:
+    """Store a lead's state (a fold of its events) in its row.
+
+    Precondition: the caller holds the lead's row lock."""
+    answers = state.answers
+    lead.status = state.status
+    lead.answers = answers
+    lead.answers_version = state.answers_version
+    lead.consent_granted = state.consent_granted
+    lead.consent_policy = state.consent_policy
+    lead.consent_at = _parse_dt(state.consent_at)
+    lead.score = state.score
+    lead.score_reasons = state.score_reasons
+    lead.qualified_at = _parse_dt(state.qualified_at)
+    # Denormalised, encrypted columns for lists and CRM sync.
+    lead.name = str(answers.get("name") or "")
+    lead.email = str(answers.get("email") or "")
+    lead.email_index = blind_index(lead.email) or ""
+    lead.phone = str(answers.get("phone") or "")
+    lead.company = str(answers.get("company") or "")
+    lead.sector = str(answers.get("sector") or "")[:40]
+    budget = answers.get("budget_monthly")
+    lead.budget_monthly = budget if isinstance(budget, (int, float)) else None
+    lead.updated = timezone.now()
+    lead.save()
+
+
+def lead_projection_matches(lead: Lead, state: LeadState) -> list[str]:
+    """The fields where the stored lead differs from `state` (empty: identical)."""
+    stored = {
+        "status": lead.status, "answers": lead.answers or {}, "answers_version": lead.answers_version,
+        "consent_granted": lead.consent_granted, "consent_policy": lead.consent_policy,
+        "consent_at": lead.consent_at.isoformat() if lead.consent_at else None,
+        "score": lead.score, "score_reasons": lead.score_reasons or [],
+        "qualified_at": lead.qualified_at.isoformat() if lead.qualified_at else None,
+    }
+    replayed = state.as_dict()
+    replayed.pop("step", None)
+    return [key for key, value in replayed.items() if stored[key] != value]
+
+
+def _parse_dt(value):
+    from django.utils.dateparse import parse_datetime
+
+    return parse_datetime(value) if value else None
+
+
+def lead_start(*, conversation: Conversation) -> Lead:
+    flow = _flow(conversation)
+    lead = Lead.objects.create(agency_id=conversation.agency_id, conversation=conversation)
+    conversation.step = machine.next_step(flow, {}, settings=_settings(conversation))
+    conversation.progress = 0.0
+    conversation.save(update_fields=["step", "progress"])
+    writer = _LeadWriter(lead)
+    writer.record("step.changed", {"from": "", "to": conversation.step}, actor="system")
+    writer.save()
+    return lead
+
+
+def _flow(conversation: Conversation) -> dict:
+    return conversation.flow_version.definition if conversation.flow_version_id else load_default_flow()
+
+
+def _settings(conversation: Conversation) -> dict:
+    agency = conversation.agency
+    return {**agency.settings} if agency.settings else {}
+
+
+def _lock_lead(conversation: Conversation) -> Lead:
+    return Lead.objects.select_for_update().select_related("conversation").get(conversation=conversation)
+
+
+def _question(flow: dict, field_name: str) -> dict | None:
+    return next((q for q in flow.get("questions", []) if q["field"] == field_name), None)
+
+
+def _qualification_frame(conversation: Conversation, state: LeadState) -> dict:
+    public = {k: v for k, v in state.answers.items()}
+    return frame_append(
+        conversation, type="qualification",
+        build=lambda seq: F.qualification_frame(seq=seq, step=conversation.step, progress=conversation.progress,
+                                                 answers=public),
+    )
+
+
+def _advance(conversation: Conversation, writer: _LeadWriter, flow: dict, settings: dict) -> str:
+    """Move the conversation to the next step of the path; qualify at done."""
+    answers = writer.state.answers
+    if writer.state.status == "declined":
+        nxt = "declined"
+    else:
+        nxt = machine.next_step(flow, answers, settings=settings)
+    if nxt != conversation.step:
+        writer.record("step.changed", {"from": conversation.step, "to": nxt}, actor="system")
+        conversation.step = nxt
+    conversation.progress = 1.0 if nxt == "done" else machine.progress(flow, answers, settings=settings)
+    if nxt == "done" and writer.state.status != "qualified":
+        _qualify(conversation, writer, settings)
+    elif nxt == "declined":
+        conversation.status = Conversation.Status.DECLINED
+    return nxt
+
+
+def _qualify(conversation: Conversation, writer: _LeadWriter, settings: dict) -> None:
+    from qualification.scoring import score_lead
+
+    weights = (conversation.agency.setting("scoring") or {})
+    result = score_lead(writer.state.answers, weights=weights, settings=settings)
+    writer.record("score.changed", {"score": result.score, "reasons": result.reasons}, actor="system")
+    writer.record("lead.qualified", {}, actor="system")
+    conversation.status = Conversation.Status.QUALIFIED
+    transaction.on_commit(_strategy_hook(writer.lead.id, writer.lead.agency_id))
+
+
+def _strategy_hook(lead_id, agency_id):
+    def queue() -> None:
+        try:
+            from strategy.services import strategy_request
+        except ImportError:  # the strategy pipeline is optional in a slim deployment
+            return
+        strategy_request(lead_id=lead_id, agency_id=agency_id)
+
+    return queue
+
+
+def _rescore_if_qualified(conversation: Conversation, writer: _LeadWriter, settings: dict) -> None:
+    if writer.state.status == "qualified":
+        from qualification.scoring import score_lead
+
+        weights = conversation.agency.setting("scoring") or {}
+        result = score_lead(writer.state.answers, weights=weights, settings=settings)
+        if result.score != writer.state.score or result.reasons != writer.state.score_reasons:
+            writer.record("score.changed", {"score": result.score, "reasons": result.reasons}, actor="system")
+        transaction.on_commit(_strategy_hook(writer.lead.id, writer.lead.agency_id))
+
+
+def _apply(conversation, writer: _LeadWriter, flow, settings, field_name: str, value, *, kind: str) -> None:
+    """Record one answer and drop what left the path because of it."""
+    transition = machine.apply_answer(flow, writer.state.answers, field_name, value, settings=settings)
+    writer.record("answer.recorded", {"field": field_name, "value": value, "kind": kind,
+                                      "old": transition.old})
+    for dropped_field, old_value in (transition.dropped or {}).items():
+        writer.record("answer.dropped", {"field": dropped_field, "value": old_value, "reason": "off_path"},
+                      actor="system")
+
+
+# --- The conversation turns ---------------------------------------------------------
+
+
+def qualification_opening(*, conversation: Conversation) -> tuple[ReplyPlan, dict]:
+    """The greeting and first question, with the first `qualification` frame.
+
+    Precondition: the caller holds the conversation's row lock."""
+    flow = _flow(conversation)
+    lead = _lock_lead(conversation)
+    writer = _LeadWriter(lead)
+    frame = _qualification_frame(conversation, writer.state)
+    question = _question(flow, conversation.step)
+    plan = prompts.reply_plan(
+        conversation=conversation, flow=flow, question=question, answers=writer.state.answers,
+        preface=prompts.greeting(conversation), history=[],
+    )
+    return plan, frame
+
+
+def _understand(conversation: Conversation, writer: _LeadWriter, flow: dict, settings: dict, text: str
+                ) -> tuple[str | None, str, bool]:
+    """Read one lead message against the current step and record what it
+    answers. Returns (reason to ask again, acknowledgement preface, handled);
+    `handled` is False when the flow is finished and the text answered nothing."""
+    locale = conversation.locale
+    step = conversation.step
+    answers = writer.state.answers
+    correction = detect_correction(flow, text, answers)
+    if step in ("done", "declined"):
+        if step == "done" and correction is not None and correction[1].ok and machine.can_store(correction[0], answers):
+            _apply(conversation, writer, flow, settings, correction[0], correction[1].value, kind="correction")
+            _advance(conversation, writer, flow, settings)
+            _rescore_if_qualified(conversation, writer, settings)
+            return None, prompts.correction_ack(correction[0], correction[1], locale), True
+        return None, "", False
+    if (correction is not None and correction[0] != step and correction[0] in answers and correction[1].ok
+            and machine.can_store(correction[0], answers)):
+        _apply(conversation, writer, flow, settings, correction[0], correction[1].value, kind="correction")
+        return None, prompts.correction_ack(correction[0], correction[1], locale), True
+    question = _question(flow, step)
+    reason = None
+    if question is not None and question["type"] == "consent":
+        result = parse_answer(question, text, locale=locale)
+        if not result.ok:
+            return result.reason, "", True
+        policy = conversation.agency.setting("privacy_policy") or {}
+        _consent(conversation, writer, granted=bool(result.value), policy=str(policy.get("version", "1")), question=question)
+        return None, "", True
+    results = extract_fields(flow, text, expected_field=step, answered=answers)
+    expected = results.get(step)
+    if expected is not None and not expected.ok:
+        reason = expected.reason
+    for field_name, result in _ordered(results, step):
+        if not result.ok or not machine.can_store(field_name, writer.state.answers):
+            continue
+        if field_name != step and field_name in writer.state.answers:
+            continue
+        _apply(conversation, writer, flow, settings, field_name, result.value, kind="answer")
+    if expected is None and reason is None and step not in writer.state.answers:
+        reason = prompts.unclear_reason(question, locale)
+    return reason, "", True
+
+
+def qualification_on_lead_message(*, conversation: Conversation, turn: Turn) -> Outcome:
+    """Understand a lead message against the current step and advance.
+
+    Precondition: the caller holds the conversation's row lock and the bot owns
+    the conversation."""
+    flow, settings = _flow(conversation), _settings(conversation)
+    writer = _LeadWriter(_lock_lead(conversation))
+    reason, preface, handled = _understand(conversation, writer, flow, settings, turn.text)
+    if not handled:
+        return Outcome(frames=[], reply=prompts.closing_plan(conversation, flow, writer.state.answers, turn.text))
+    _advance(conversation, writer, flow, settings)
+    writer.save()
+    frames = [_qualification_frame(conversation, writer.state)]
+    reply = prompts.reply_plan(
+        conversation=conversation, flow=flow, question=_question(flow, conversation.step),
+        answers=writer.state.answers, reason=reason, preface=preface,
+        history=prompts.recent_history(conversation), last_message=turn.text,
+    )
+    return Outcome(frames=frames, reply=reply)
+
+
+def _ordered(results: dict, step: str):
+    if step in results:
+        yield step, results[step]
+    for key, value in results.items():
+        if key != step:
+            yield key, value
+
+
+def _consent(conversation, writer: _LeadWriter, *, granted: bool, policy: str, question: dict | None) -> None:
+    agency_policy = conversation.agency.setting("privacy_policy") or {}
+    shown = prompts.consent_text(conversation, question)
+    ConsentRecord.objects.create(
+        agency_id=conversation.agency_id, conversation=conversation, granted=granted, policy_version=policy,
+        policy_url=str(agency_policy.get("url", ""))[:500], text=shown,
+    )
+    if granted:
+        writer.record("consent.granted", {"policy": policy})
+        conversation.consent_granted = True
+    else:
+        writer.record("consent.declined", {"policy": policy})
+        conversation.consent_granted = False
+
+
+def qualification_consent(*, visitor: VisitorActor, granted: bool, policy: str) -> Effects:
+    """The widget's consent buttons (CONTRACT §3.1 `consent`)."""
+    from chat.selectors import access_conversation
+
+    with transaction.atomic(), scope(agency=visitor.agency_id):
+        conversation = access_conversation(visitor, visitor.conversation_id, lock=True)
+        flow, settings = _flow(conversation), _settings(conversation)
+        lead = _lock_lead(conversation)
+        writer = _LeadWriter(lead)
+        if granted == writer.state.consent_granted and writer.state.consent_policy == policy:
+            return Effects(conversation.id, conversation.agency_id, duplicate=True)
+        if not granted and writer.state.consent_granted:
+            writer.record("consent.withdrawn", {"policy": policy})
+            ConsentRecord.objects.create(agency_id=conversation.agency_id, conversation=conversation, granted=False,
+                                         policy_version=policy, text=prompts.consent_text(conversation, None))
+            conversation.consent_granted = False
+        else:
+            _consent(conversation, writer, granted=granted, policy=policy, question=_question(flow, "consent"))
+        _advance(conversation, writer, flow, settings)
+        writer.save()
+        frames = [_qualification_frame(conversation, writer.state)]
+        reply = None
+        if conversation.owner_kind == Conversation.Owner.BOT:
+            reply = prompts.reply_plan(conversation=conversation, flow=flow, question=_question(flow, conversation.step),
+                                       answers=writer.state.answers, history=prompts.recent_history(conversation))
+        conversation_touch(conversation)
+        from chat.services import _summary
+
+        return Effects(conversation.id, conversation.agency_id, frames=frames, reply=reply, summary=_summary(conversation))
+
+
+def qualification_edit(*, visitor: VisitorActor, field: str) -> Effects:
+    """The lead wants to change an earlier answer: back to that question."""
+    from chat.selectors import access_conversation
+
+    with transaction.atomic(), scope(agency=visitor.agency_id):
+        conversation = access_conversation(visitor, visitor.conversation_id, lock=True)
+        flow, settings = _flow(conversation), _settings(conversation)
+        question = _question(flow, field)
+        if question is None or question["type"] == "consent":
+            raise ApplicationError(f"No hay ninguna pregunta '{field}' que cambiar.", code="bad_frame")
+        lead = _lock_lead(conversation)
+        writer = _LeadWriter(lead)
+        if field not in machine.path_for(flow, writer.state.answers, settings=settings):
+            raise ApplicationError(f"La pregunta '{field}' no está en tu recorrido.", code="bad_frame")
+        writer.record("edit.requested", {"field": field})
+        if field in writer.state.answers:
+            writer.record("answer.cleared", {"field": field, "value": writer.state.answers[field]})
+        if writer.state.status == "qualified":
+            writer.record("lead.reopened", {}, actor="system")
+            conversation.status = Conversation.Status.OPEN
+        if conversation.step != field:
+            writer.record("step.changed", {"from": conversation.step, "to": field}, actor="system")
+            conversation.step = field
+        conversation.progress = machine.progress(flow, writer.state.answers, settings=settings)
+        writer.save()
+        frames = [_qualification_frame(conversation, writer.state)]
+        reply = None
+        if conversation.owner_kind == Conversation.Owner.BOT:
+            reply = prompts.reply_plan(conversation=conversation, flow=flow, question=question,
+                                       answers=writer.state.answers, preface=prompts.edit_ack(question, conversation.locale),
+                                       history=prompts.recent_history(conversation))
+        conversation_touch(conversation)
+        from chat.services import _summary
+
+        return Effects(conversation.id, conversation.agency_id, frames=frames, reply=reply, summary=_summary(conversation))
+
+
+def qualification_resume(*, conversation: Conversation) -> Outcome:
+    """After a staff release: read what the lead said meanwhile against the
+    current step, then continue the flow from there.
+
+    Precondition: the caller holds the conversation's row lock."""
+    flow, settings = _flow(conversation), _settings(conversation)
+    lead = _lock_lead(conversation)
+    writer = _LeadWriter(lead)
+    last_handoff = (
+        conversation.events.filter(type="handoff").order_by("-seq").values_list("seq", flat=True)[1:2].first()
+        or 0
+    )
+    meanwhile = list(
+        Turn.objects.filter(conversation=conversation, role=Turn.Role.LEAD, seq__gt=last_handoff).order_by("seq")
+    )
+    for turn in meanwhile:
+        if conversation.step in ("done", "declined"):
+            break
+        _understand(conversation, writer, flow, settings, turn.text)
+        _advance(conversation, writer, flow, settings)
+    writer.save()
+    frames = [_qualification_frame(conversation, writer.state)]
+    reply = prompts.reply_plan(
+        conversation=conversation, flow=flow, question=_question(flow, conversation.step),
+        answers=writer.state.answers, preface=prompts.resume_preface(conversation.locale),
+        history=prompts.recent_history(conversation),
+    )
+    return Outcome(frames=frames, reply=reply)

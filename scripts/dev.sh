@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Sets up and runs Markezy on its embedded defaults: SQLite under var/, the
+# in-process channel layer and task runner, the offline LLM provider, local
+# Qdrant, file email. No MySQL, Redis or API key needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+PORT=${PORT:-8000}
+.venv/bin/python manage.py migrate --noinput -v0
+.venv/bin/python manage.py collectstatic --noinput -v0
+creds=$(.venv/bin/python manage.py seed_demo --json --origin "http://localhost:$PORT" --origin "http://127.0.0.1:$PORT")
+.venv/bin/python - "$creds" "$PORT" <<'PY'
+import json, sys
+c = json.loads(sys.argv[1]); port = sys.argv[2]
+print(f"""
+  Markezy is running on http://localhost:{port}
+    staff console   http://localhost:{port}/console/   ({c['owner']['email']} / {c['owner']['password']})
+    widget demo     http://localhost:{port}/widget/demo/
+    API docs        http://localhost:{port}/api/docs/
+    widget key      {c['widget_key']}
+""")
+PY
+exec .venv/bin/daphne -b 127.0.0.1 -p "$PORT" project.asgi:application

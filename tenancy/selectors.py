@@ -1,0 +1,80 @@
+"""Reads of tenancy data. Every `access_*` answers NotFound both for a missing
+row and for another agency's (Zulip's pattern), so ids cannot be probed."""
+
+from __future__ import annotations
+
+import uuid
+
+from django_scopes import scope, scopes_disabled
+
+from project.api.errors import NotFound
+from tenancy.actors import StaffActor
+from tenancy.models import Agency, AllowedOrigin, Membership, User, WidgetKey
+
+
+def _uuid(value) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise NotFound() from None
+
+
+def access_agency(actor: StaffActor) -> Agency:
+    try:
+        return Agency.objects.get(id=actor.agency_id)
+    except Agency.DoesNotExist:
+        raise NotFound() from None
+
+
+def _access(model, actor: StaffActor, object_id, **extra):
+    with scope(agency=actor.agency_id):
+        try:
+            return model.objects.get(id=_uuid(object_id), **extra)
+        except model.DoesNotExist:
+            raise NotFound() from None
+
+
+def access_membership(actor: StaffActor, membership_id) -> Membership:
+    return _access(Membership, actor, membership_id)
+
+
+def access_widget_key(actor: StaffActor, key_id) -> WidgetKey:
+    return _access(WidgetKey, actor, key_id)
+
+
+def access_origin(actor: StaffActor, origin_id) -> AllowedOrigin:
+    return _access(AllowedOrigin, actor, origin_id)
+
+
+def widget_keys_list(actor: StaffActor):
+    with scope(agency=actor.agency_id):
+        return list(WidgetKey.objects.filter(revoked_at__isnull=True).order_by("created"))
+
+
+def origins_list(actor: StaffActor):
+    with scope(agency=actor.agency_id):
+        return list(AllowedOrigin.objects.order_by("created"))
+
+
+def agency_origin_patterns(agency_id) -> list[str]:
+    with scope(agency=agency_id):
+        return list(AllowedOrigin.objects.values_list("origin", flat=True))
+
+
+def widget_key_resolve(key: str) -> WidgetKey | None:
+    """The one public, unscoped lookup: a website presents its key and we learn
+    which agency it belongs to. Revoked keys resolve to None."""
+    if not isinstance(key, str) or not key.startswith("pk_") or len(key) > 64:
+        return None
+    with scopes_disabled():
+        return WidgetKey.objects.select_related("agency").filter(key=key, revoked_at__isnull=True).first()
+
+
+def user_memberships(user: User) -> list[Membership]:
+    with scopes_disabled():
+        return list(Membership.objects.select_related("agency").filter(user=user).order_by("created"))
+
+
+def membership_for(*, user_id, agency_id) -> Membership | None:
+    with scope(agency=agency_id):
+        return Membership.objects.select_related("user").filter(user_id=user_id, user__is_active=True).first()

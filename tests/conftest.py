@@ -1,0 +1,100 @@
+"""Shared fixtures. Tests that touch models, sockets or tasks run on the real
+MariaDB and Redis that scripts/test.sh starts (DATABASE_URL / REDIS_URL)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+
+os.environ.setdefault("MARKEZY_TESTING", "1")
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache(settings):
+    from django.core.cache import cache
+
+    try:
+        cache.clear()
+    except Exception:  # noqa: BLE001 - a test may have stopped Redis on purpose
+        pass
+    yield
+
+
+@dataclass
+class AgencyUsers:
+    agency: object
+    owner: object
+    admin: object
+    agent: object
+    viewer: object
+    key: object
+    password: str = "correct-horse-battery"
+
+    def user(self, role: str):
+        return getattr(self, role)
+
+
+@pytest.fixture
+def make_agency(db):
+    from django_scopes import scopes_disabled
+
+    from tenancy.models import Role, User, WidgetKey
+    from tenancy.services import agency_create, membership_add
+
+    counter = {"n": 0}
+
+    def factory(name: str = "Agencia", origins: tuple[str, ...] = ("https://cliente.example",)) -> AgencyUsers:
+        from tenancy.models import AllowedOrigin
+
+        counter["n"] += 1
+        tag = f"{name.lower().replace(' ', '')}{counter['n']}{os.urandom(3).hex()}"
+        password = "correct-horse-battery"
+        agency = agency_create(name=f"{name} {counter['n']}", owner_email=f"owner-{tag}@example.com", owner_password=password)
+        with scopes_disabled():
+            owner = User.objects.get(email=f"owner-{tag}@example.com")
+            users = {"owner": owner}
+            for role in (Role.ADMIN, Role.AGENT, Role.VIEWER):
+                user = User.objects.create_user(f"{role}-{tag}@example.com", password, name=f"{role.title()} {name}")
+                membership_add(agency=agency, user=user, role=role)
+                users[role.value] = user
+            for origin in origins:
+                AllowedOrigin.objects.create(agency=agency, origin=origin)
+            key = WidgetKey.objects.filter(agency=agency).first()
+        return AgencyUsers(agency=agency, key=key, password=password, **users)
+
+    return factory
+
+
+@pytest.fixture
+def two_agencies(make_agency):
+    """Agency A and B, each with owner/admin/agent/viewer: isolation tests use it."""
+    return make_agency("Alfa"), make_agency("Beta")
+
+
+@pytest.fixture
+def api():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def login(api):
+    """Returns a function giving (client, tokens) logged in as a user."""
+
+    def do(user, password: str = "correct-horse-battery", agency=None):
+        from rest_framework.test import APIClient
+
+        client = APIClient()
+        body = {"email": user.email, "password": password}
+        if agency is not None:
+            body["agency"] = str(agency.id)
+        response = client.post("/api/v1/auth/token", body, format="json")
+        assert response.status_code == 200, response.content
+        tokens = response.json()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+        return client, tokens
+
+    return do
