@@ -135,7 +135,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     _layer_config: dict = {
-        "hosts": [REDIS_URL],
+        # redis-py 8 reads with a 5 s socket timeout by default, the same as
+        # channels_redis's blocking receive: give reads room to block.
+        "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}],
         # Sized on purpose (STYLE.md): a process channel carries batched deltas
         # for every conversation a process watches, so it needs more room than
         # the default 100 before messages are dropped.

@@ -157,7 +157,10 @@ class LeadSocket:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
                 raise AssertionError(f"timed out; frames so far: {self.frames[-8:]}")
-            frame = await self.recv(remaining)
+            try:
+                frame = await self.recv(remaining)
+            except (asyncio.TimeoutError, TimeoutError):
+                raise AssertionError(f"timed out; frames so far: {self.frames[-8:]}") from None
             if predicate(frame):
                 return frame
 
