@@ -39,6 +39,8 @@ def apply_event(state: LeadState, type: str, data: dict, created: str) -> LeadSt
     elif type == "step.changed":
         state.step = data["to"]
     elif type == "consent.granted":
+        if state.status == "declined":
+            state.status = "collecting"
         state.consent_granted = True
         state.consent_policy = data.get("policy", "")
         state.consent_at = created
@@ -50,8 +52,12 @@ def apply_event(state: LeadState, type: str, data: dict, created: str) -> LeadSt
         state.answers = {"consent": False}
         state.answers_version += 1
     elif type == "consent.withdrawn":
+        # Without consent no personal data stays on the lead: as a decline.
         state.consent_granted = False
         state.consent_at = None
+        state.status = "declined"
+        state.answers = {"consent": False}
+        state.answers_version += 1
     elif type == "score.changed":
         state.score = data["score"]
         state.score_reasons = data["reasons"]

@@ -262,8 +262,18 @@ def _understand(conversation: Conversation, writer: _LeadWriter, flow: dict, set
     step = conversation.step
     answers = writer.state.answers
     correction = detect_correction(flow, text, answers)
-    if step in ("done", "declined"):
-        if step == "done" and correction is not None and correction[1].ok and machine.can_store(correction[0], answers):
+    if step == "declined":
+        # The lead may change their mind: only a consent answer is understood here.
+        result = parse_answer(_question(flow, "consent") or {"type": "consent", "field": "consent"}, text, locale=locale)
+        if result.ok and result.value is True:
+            policy = conversation.agency.setting("privacy_policy") or {}
+            _consent(conversation, writer, granted=True, policy=str(policy.get("version", "1")),
+                     question=_question(flow, "consent"))
+            conversation.status = Conversation.Status.OPEN
+            return None, "", True
+        return None, "", False
+    if step == "done":
+        if correction is not None and correction[1].ok and machine.can_store(correction[0], answers):
             _apply(conversation, writer, flow, settings, correction[0], correction[1].value, kind="correction")
             _advance(conversation, writer, flow, settings)
             _rescore_if_qualified(conversation, writer, settings)
@@ -359,6 +369,8 @@ def qualification_consent(*, visitor: VisitorActor, granted: bool, policy: str) 
             conversation.consent_granted = False
         else:
             _consent(conversation, writer, granted=granted, policy=policy, question=_question(flow, "consent"))
+            if granted and conversation.status == Conversation.Status.DECLINED:
+                conversation.status = Conversation.Status.OPEN
         _advance(conversation, writer, flow, settings)
         writer.save()
         frames = [_qualification_frame(conversation, writer.state)]
@@ -384,6 +396,8 @@ def qualification_edit(*, visitor: VisitorActor, field: str) -> Effects:
             raise ApplicationError(f"No hay ninguna pregunta '{field}' que cambiar.", code="bad_frame")
         lead = _lock_lead(conversation)
         writer = _LeadWriter(lead)
+        if writer.state.status == "declined":
+            raise ApplicationError("Sin tu consentimiento no guardo respuestas.", code="consent_required")
         if field not in machine.path_for(flow, writer.state.answers, settings=settings):
             raise ApplicationError(f"La pregunta '{field}' no está en tu recorrido.", code="bad_frame")
         writer.record("edit.requested", {"field": field})
