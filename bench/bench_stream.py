@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import random
 import gc
 import json
 import os
@@ -71,6 +72,7 @@ class Stream:
     text: str = ""
     completed: str | None = None
     recv_at: dict[int, float] = field(default_factory=dict)  # offset -> receipt time
+    turn: str | None = None
 
     def add(self, offset: int, text: str, now_ns: int) -> None:
         if offset < len(self.text):
@@ -85,13 +87,14 @@ class Stream:
                 self.lags_ms.append((now_ns / 1000 - int(word)) / 1000)
 
 
-async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_token: str | None) -> dict:
+async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_token: str | None,
+                            spread_s: float = 0.0) -> dict:
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=50)) as client:
         sessions = await asyncio.gather(*(
             client.post(base + "/api/v1/widget/sessions", json={"key": key}, headers={"Origin": ORIGIN}) for _ in range(n)
         ))
     sessions = [s.json() for s in sessions]
-    monitor_streams: dict[tuple[str, int], int] = {}
+    monitor_streams: dict[tuple[str, str, int], int] = {}
     monitor_stats = {"gaps": 0, "duplicates": 0}
     monitor_task = None
     monitor_ready = asyncio.Event()
@@ -110,15 +113,15 @@ async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_t
                 if frame.get("type") != "turn.delta":
                     continue
                 conv = frame["conversation"]
-                have = monitor_texts.get(conv, "")
+                key = (conv, frame["turn"])
+                have = monitor_texts.get(key, "")
                 if frame["offset"] > len(have):
                     monitor_stats["gaps"] += 1
                 elif frame["offset"] + len(frame["text"]) <= len(have):
                     monitor_stats["duplicates"] += 1
                     continue
-                monitor_texts[conv] = have[: frame["offset"]] + frame["text"]
-                # A batch may carry several leads' deltas: time every offset it covers.
-                monitor_streams[(conv, frame["offset"] + len(frame["text"]))] = now
+                monitor_texts[key] = have[: frame["offset"]] + frame["text"]
+                monitor_streams[(conv, frame["turn"], frame["offset"] + len(frame["text"]))] = now
         except websockets.ConnectionClosed:
             pass
 
@@ -128,21 +131,45 @@ async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_t
         await asyncio.sleep(1)
 
     streams: dict[str, Stream] = {}
+    rng = random.Random(n)
+    connected = 0
+    all_connected = asyncio.Event()
 
     async def lead(session: dict) -> None:
+        """Connect and let the opening reply finish; then, with every lead
+        connected, send a message and measure the streamed answer."""
+        nonlocal connected
         stream = streams[session["conversation"]] = Stream()
         ws = await websockets.connect(ws_base + "/ws/v1/chat", origin=ORIGIN, max_queue=None, compression=None)
-        sent = time.time_ns()
         await ws.send(json.dumps({"type": "auth", "token": session["visitor_token"]}))
+        async for raw in ws:
+            frame = json.loads(raw)
+            if frame.get("type") == "turn.completed" and frame.get("role") == "assistant":
+                break
+        connected += 1
+        if connected == len(sessions):
+            all_connected.set()
+        await all_connected.wait()
+        if spread_s:
+            # Leads do not all type at the same instant: arrivals spread over one reply's length.
+            await asyncio.sleep(rng.uniform(0, spread_s))
+        sent = time.time_ns()
+        await ws.send(json.dumps({"type": "message", "client_id": str(uuid.uuid4()), "text": "Sí, acepto"}))
+        turn = None
         async for raw in ws:
             now = time.time_ns()
             frame = json.loads(raw)
             kind = frame.get("type")
-            if kind == "turn.delta":
+            if kind == "turn.started":
+                turn = stream.turn = frame["turn"]
+            elif kind == "turn.delta" and frame["turn"] == turn:
                 if stream.first_token_ms is None:
                     stream.first_token_ms = (now - sent) / 1e6
+                    stream.text = frame["text"]  # the first token is reported as time to first token
+                    stream.recv_at[0] = now
+                    continue
                 stream.add(frame["offset"], frame["text"], now)
-            elif kind == "turn.completed" and frame.get("role") == "assistant":
+            elif kind == "turn.completed" and frame.get("turn") == turn:
                 stream.completed = frame["text"]
                 break
         await ws.close()
@@ -156,10 +183,10 @@ async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_t
     lags = [lag for s in streams.values() for lag in s.lags_ms]
     monitor_lag = []
     by_conv: dict[str, list[tuple[int, int]]] = {}
-    for (conv, end), t in monitor_streams.items():
-        by_conv.setdefault(conv, []).append((end, t))
+    for (conv, turn, end), t in monitor_streams.items():
+        by_conv.setdefault((conv, turn), []).append((end, t))
     for conv, s in streams.items():
-        ends = sorted(by_conv.get(conv, []))
+        ends = sorted(by_conv.get((conv, s.turn), []))
         if not ends:
             continue
         keys = [e for e, _ in ends]
@@ -202,6 +229,8 @@ async def run_baseline(ws_url: str, n: int) -> dict:
                     break
                 if stream.first_token_ms is None:
                     stream.first_token_ms = (now - sent) / 1e6
+                    stream.text = frame["text"]
+                    continue
                 stream.add(frame["offset"], frame["text"], now)
 
     await asyncio.gather(*(one(s) for s in streams))
@@ -240,7 +269,7 @@ async def idle_socket_bytes(base: str, ws_base: str, key: str, proc: psutil.Proc
 def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
     lag, base_lag = result["lag_ms"], (baseline or {}).get("lag_ms", [])
     lines = [f"## {name}"]
-    lines.append(f"  tokens measured: {len(lag)}  (baseline {len(base_lag)})")
+    lines.append(f"  tokens measured: {len(lag)}  (baseline {len(base_lag)}); the first token of each reply is in TTFT")
     lines.append("  added latency per token (ms)  p50 {:.2f}  p95 {:.2f}  p99 {:.2f}  max {:.1f}".format(
         pct(lag, 50), pct(lag, 95), pct(lag, 99), max(lag) if lag else float("nan")))
     if base_lag:
@@ -281,7 +310,7 @@ async def main_async(args) -> int:
         conn.close()
         var = ROOT / "var" / "bench"
         var.mkdir(parents=True, exist_ok=True)
-        env = {"MARKEZY_VAR_DIR": str(var), "WIDGET_SESSIONS_PER_IP_PER_HOUR": "1000000",
+        env = {"MARKEZY_VAR_DIR": str(var), "WIDGET_SESSIONS_PER_IP_PER_HOUR": "1000000", "DEBUG": "0",
                "CHAT_RATE_MESSAGES": "1000", "LOG_LEVEL": "WARNING"}
         subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env={**os.environ, **env}, check=True)
         seed = json.loads(subprocess.run([PY, "manage.py", "seed_demo", "--json", "--origin", ORIGIN], cwd=ROOT,
@@ -310,17 +339,23 @@ async def main_async(args) -> int:
                   f"upstream {args.rate:g} tok/s, {args.tokens}-token replies, TTFT {args.ttft:g} ms; one daphne process"]
         # Warm-up: imports, connection pools, JIT-free but cache-warm.
         await run_service_leads(base, ws_base, seed["widget_key"], 5, None)
+        spread = args.tokens / args.rate
         for n in args.streams:
             baseline = await run_baseline(relay_url, n)
-            for with_monitor in ([False, True] if not args.no_monitor else [False]):
-                cpu0 = proc.cpu_times()
-                result = await run_service_leads(base, ws_base, seed["widget_key"], n, token if with_monitor else None)
-                cpu1 = proc.cpu_times()
-                result["cpu_s"] = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
-                result["rss_mb"] = proc.memory_info().rss / 2**20
-                name = f"{n} streaming conversations" + (", one staff monitor watching all" if with_monitor else "")
-                report += summarise(name, result, baseline)
-                print("\n".join(report[-8:]), flush=True)
+            for arrival, spread_s in (("staggered", spread), ("burst", 0.0)):
+                for with_monitor in ([False, True] if not args.no_monitor else [False]):
+                    if arrival == "burst" and with_monitor:
+                        continue
+                    cpu0 = proc.cpu_times()
+                    result = await run_service_leads(base, ws_base, seed["widget_key"], n,
+                                                     token if with_monitor else None, spread_s)
+                    cpu1 = proc.cpu_times()
+                    result["cpu_s"] = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
+                    result["rss_mb"] = proc.memory_info().rss / 2**20
+                    name = (f"{n} streaming conversations, {arrival} arrivals"
+                            + (", one staff monitor watching all" if with_monitor else ""))
+                    report += summarise(name, result, baseline)
+                    print("\n".join(report[-9:]), flush=True)
         gc.collect()
         per_socket = await idle_socket_bytes(base, ws_base, seed["widget_key"], proc)
         report.append(f"## idle lead socket: {per_socket / 1024:.1f} KB each (RSS growth over 200 idle sockets)")

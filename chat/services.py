@@ -83,10 +83,11 @@ def conversation_touch(conversation: Conversation, *, role: str | None = None, t
     conversation.save(update_fields=fields)
 
 
-def _summary(conversation: Conversation) -> dict:
+def _summary(conversation: Conversation, lead=None) -> dict:
     from qualification.selectors import lead_for_conversation
 
-    lead = lead_for_conversation(conversation)
+    if lead is None:
+        lead = lead_for_conversation(conversation)
     owner_name = None
     if conversation.owner_kind == Conversation.Owner.STAFF and conversation.owner_user_id:
         from tenancy.models import User
@@ -192,14 +193,16 @@ def lead_message_receive(*, visitor: VisitorActor, client_id: uuid.UUID, text: s
                 role=Turn.Role.LEAD, text=text, client_id=client_id, search_tokens=search_tokens(text),
             )
             effects = Effects(conversation.id, conversation.agency_id, frames=[frame])
+            lead = None
             if conversation.owner_kind == Conversation.Owner.BOT:
                 from qualification.services import qualification_on_lead_message
 
                 outcome = qualification_on_lead_message(conversation=conversation, turn=turn)
                 effects.frames.extend(outcome.frames)
                 effects.reply = outcome.reply
+                lead = outcome.lead
             conversation_touch(conversation, role="lead", text=text)
-            effects.summary = _summary(conversation)
+            effects.summary = _summary(conversation, lead=lead)
             return effects
     except IntegrityError:
         # Lost a race on (conversation, client_id) to another socket: answer its frame.

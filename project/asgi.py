@@ -5,8 +5,14 @@ CONTRACT §3.1), so there is no global AllowedHostsOriginValidator here.
 """
 
 import os
+import sys
 
 from django.core.asgi import get_asgi_application
+
+# The event loop streams tokens while ORM work runs in a worker thread; both
+# need the GIL. A shorter switch interval (default 5 ms) bounds how long a
+# database call can hold the loop up: measured in bench/bench_stream.py.
+sys.setswitchinterval(float(os.environ.get("MARKEZY_GIL_SWITCH_INTERVAL", "0.0005")))
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 django_asgi_app = get_asgi_application()

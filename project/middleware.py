@@ -50,16 +50,15 @@ class MetricsMiddleware:
         return response
 
 
-# The API docs page loads Swagger UI from the same origin (drf-spectacular ships
-# no CDN dependency when served by sidecar; we keep a CSP that allows only self).
+# Console and API: only our own origin (the sockets included).
 _CSP_DEFAULT = (
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
     "script-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
+# Swagger UI's page bootstraps itself with an inline script (drf-spectacular's template).
 _CSP_DOCS = (
-    "default-src 'self'; img-src 'self' data: https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "connect-src 'self'; frame-ancestors 'none'"
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'"
 )
 
 

@@ -32,6 +32,7 @@ from tenancy.actors import VisitorActor
 class Outcome:
     frames: list[dict] = field(default_factory=list)
     reply: ReplyPlan | None = None
+    lead: Lead | None = None
 
 
 # --- Flows -----------------------------------------------------------------------
@@ -147,8 +148,24 @@ def lead_start(*, conversation: Conversation) -> Lead:
     return lead
 
 
+_FLOW_CACHE: dict = {}
+
+
 def _flow(conversation: Conversation) -> dict:
-    return conversation.flow_version.definition if conversation.flow_version_id else load_default_flow()
+    """The conversation's flow definition. Published versions never change, so
+    they are cached per process by id: the hot message path skips the query."""
+    version_id = conversation.flow_version_id
+    if version_id is None:
+        return load_default_flow()
+    definition = _FLOW_CACHE.get(version_id)
+    if definition is None:
+        version = conversation.flow_version
+        definition = version.definition
+        if version.status != FlowVersion.Status.DRAFT:
+            if len(_FLOW_CACHE) > 512:
+                _FLOW_CACHE.clear()
+            _FLOW_CACHE[version_id] = definition
+    return definition
 
 
 def _settings(conversation: Conversation) -> dict:
@@ -316,7 +333,8 @@ def qualification_on_lead_message(*, conversation: Conversation, turn: Turn) -> 
     writer = _LeadWriter(_lock_lead(conversation))
     reason, preface, handled = _understand(conversation, writer, flow, settings, turn.text)
     if not handled:
-        return Outcome(frames=[], reply=prompts.closing_plan(conversation, flow, writer.state.answers, turn.text))
+        return Outcome(frames=[], reply=prompts.closing_plan(conversation, flow, writer.state.answers, turn.text),
+                       lead=writer.lead)
     _advance(conversation, writer, flow, settings)
     writer.save()
     frames = [_qualification_frame(conversation, writer.state)]
@@ -325,7 +343,7 @@ def qualification_on_lead_message(*, conversation: Conversation, turn: Turn) -> 
         answers=writer.state.answers, reason=reason, preface=preface,
         history=prompts.recent_history(conversation), last_message=turn.text,
     )
-    return Outcome(frames=frames, reply=reply)
+    return Outcome(frames=frames, reply=reply, lead=writer.lead)
 
 
 def _ordered(results: dict, step: str):
