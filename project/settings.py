@@ -306,6 +306,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [d for d in (BASE_DIR / "console" / "dist",) if d.exists()]
 # WhiteNoise serves static files from the web process (no separate file server
 # needed); in development it reads them straight from the apps, no collectstatic.
