@@ -123,6 +123,12 @@ class OpenAIProvider(LLMProvider):
             self._clients[id(loop)] = client
         return client
 
+    async def aclose(self) -> None:
+        """Close this loop's HTTP session (tests and orderly shutdown)."""
+        client = self._clients.pop(id(asyncio.get_running_loop()), None)
+        if client is not None:
+            await client.close()
+
     async def stream_reply(self, request: ReplyRequest) -> LLMStream:
         import openai
 

@@ -25,10 +25,23 @@ def double():
         yield d
 
 
+@pytest.fixture(autouse=True)
+async def _close_providers():
+    yield
+    for p in _made:
+        await p.aclose()
+    _made.clear()
+
+
+_made: list[OpenAIProvider] = []
+
+
 def provider(double, **kw) -> OpenAIProvider:
-    return OpenAIProvider(api_key="sk-test", base_url=double.base_url, model="gpt-test", embedding_model="emb",
+    p = OpenAIProvider(api_key="sk-test", base_url=double.base_url, model="gpt-test", embedding_model="emb",
                           timeout=kw.pop("timeout", 5), first_token_timeout=kw.pop("first_token_timeout", 2),
                           max_retries=kw.pop("max_retries", 2))
+    _made.append(p)
+    return p
 
 
 async def collect(stream) -> list[str]:
