@@ -166,7 +166,7 @@ class LeadConsumer(_JsonSocket):
         self._authenticated()
         self.visitor = visitor
         self.key_id = str(conversation.widget_key_id) if conversation.widget_key_id else None
-        self.agency_settings = {}
+        self.agency_settings = conversation.agency_settings
         conv = str(visitor.conversation_id)
         self.sink = Sink(self.send, conv, last_seq=last_seq, key_id=self.key_id)
         await hub.register_lead(str(visitor.agency_id), self)
@@ -190,6 +190,7 @@ class LeadConsumer(_JsonSocket):
 
             with scope(agency=visitor.agency_id):
                 key_active = WidgetKey.objects.filter(id=conversation.widget_key_id, revoked_at__isnull=True).exists()
+        conversation.agency_settings = dict(conversation.agency.settings or {})
         return conversation, agency_origin_patterns(visitor.agency_id), key_active
 
     async def disconnect(self, code) -> None:
@@ -211,8 +212,9 @@ class LeadConsumer(_JsonSocket):
                 return
             if not await self._within_rate():
                 return
+            hints = await self._llm_hints(text)
             effects = await database_sync_to_async(services.lead_message_receive)(
-                visitor=visitor, client_id=client_id, text=text
+                visitor=visitor, client_id=client_id, text=text, hints=hints
             )
             if effects.duplicate:
                 # The acknowledgement again, to this socket only.
@@ -220,7 +222,7 @@ class LeadConsumer(_JsonSocket):
                 return
             await hub.publish(conv, agency, effects.frames, effects.summary)
             if effects.reply is not None:
-                start_reply(conversation_id=conv, agency_id=agency, plan=effects.reply)
+                start_reply(conversation_id=conv, agency_id=agency, plan=effects.reply, agency_settings=self.agency_settings)
         elif kind == "stop":
             await hub.request_stop(conv, reason="stop")
         elif kind == "edit":
@@ -245,13 +247,29 @@ class LeadConsumer(_JsonSocket):
         else:
             raise BadFrame(f"Tipo de frame desconocido: {kind!r}.")
 
+    async def _llm_hints(self, text: str) -> dict | None:
+        """With a real LLM (and its breaker closed), let it find the answers in
+        the message first; the rules check whatever it proposes."""
+        from chat.llm.breaker import default_breaker
+        from chat.llm.registry import provider_for_agency
+        from qualification.extraction import llm_extract
+        from qualification.services import qualification_context
+
+        provider = provider_for_agency(self.agency_settings)
+        if provider.name == "offline" or default_breaker.state(str(self.visitor.agency_id)) != "closed":
+            return None
+        context = await database_sync_to_async(qualification_context)(visitor=self.visitor)
+        if context is None:
+            return None
+        return await llm_extract(provider=provider, text=text, **context)
+
     async def _announce(self, effects) -> None:
         conv, agency = str(effects.conversation_id), str(effects.agency_id)
         if effects.reply is not None:
             await hub.request_stop(conv, reason="superseded")
         await hub.publish(conv, agency, effects.frames, effects.summary)
         if effects.reply is not None:
-            start_reply(conversation_id=conv, agency_id=agency, plan=effects.reply)
+            start_reply(conversation_id=conv, agency_id=agency, plan=effects.reply, agency_settings=self.agency_settings)
 
     async def _within_rate(self) -> bool:
         rate = settings.CHAT_RATE_MESSAGES / settings.CHAT_RATE_WINDOW_SECONDS

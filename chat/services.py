@@ -160,7 +160,7 @@ class TooLong(ApplicationError):
     code = "too_long"
 
 
-def lead_message_receive(*, visitor: VisitorActor, client_id: uuid.UUID, text: str) -> Effects:
+def lead_message_receive(*, visitor: VisitorActor, client_id: uuid.UUID, text: str, hints: dict | None = None) -> Effects:
     """Store a lead message once, whatever the number of resends.
 
     A `client_id` already stored answers the stored frame again (`duplicate`),
@@ -197,7 +197,7 @@ def lead_message_receive(*, visitor: VisitorActor, client_id: uuid.UUID, text: s
             if conversation.owner_kind == Conversation.Owner.BOT:
                 from qualification.services import qualification_on_lead_message
 
-                outcome = qualification_on_lead_message(conversation=conversation, turn=turn)
+                outcome = qualification_on_lead_message(conversation=conversation, turn=turn, hints=hints)
                 effects.frames.extend(outcome.frames)
                 effects.reply = outcome.reply
                 lead = outcome.lead

@@ -24,7 +24,7 @@ from qualification import machine, prompts
 from qualification.flows import load_default_flow
 from qualification.models import ConsentRecord, Flow, FlowVersion, Lead, LeadEvent
 from qualification.projection import LeadState, apply_event
-from qualification.understanding import detect_correction, extract_fields, parse_answer
+from qualification.understanding import detect_correction, extract_fields, fold, parse_answer
 from tenancy.actors import VisitorActor
 
 
@@ -270,8 +270,8 @@ def qualification_opening(*, conversation: Conversation) -> tuple[ReplyPlan, dic
     return plan, frame
 
 
-def _understand(conversation: Conversation, writer: _LeadWriter, flow: dict, settings: dict, text: str
-                ) -> tuple[str | None, str, bool]:
+def _understand(conversation: Conversation, writer: _LeadWriter, flow: dict, settings: dict, text: str,
+                hints: dict | None = None) -> tuple[str | None, str, bool]:
     """Read one lead message against the current step and record what it
     answers. Returns (reason to ask again, acknowledgement preface, handled);
     `handled` is False when the flow is finished and the text answered nothing."""
@@ -310,6 +310,16 @@ def _understand(conversation: Conversation, writer: _LeadWriter, flow: dict, set
         _consent(conversation, writer, granted=bool(result.value), policy=str(policy.get("version", "1")), question=question)
         return None, "", True
     results = extract_fields(flow, text, expected_field=step, answered=answers)
+    for field_name, fragment in (hints or {}).items():
+        # The LLM found where the answer is; the rules decide what it is.
+        question_for = _question(flow, field_name)
+        if question_for is None or (field_name != step and field_name in answers):
+            continue
+        checked = parse_answer(question_for, fragment, locale=locale)
+        # The LLM quotes the message; anything not in it was made up.
+        quoted = " ".join(fold(fragment).split()) in " ".join(fold(text).split())
+        if checked.ok and quoted:
+            results[field_name] = checked
     expected = results.get(step)
     if expected is not None and not expected.ok:
         reason = expected.reason
@@ -324,14 +334,17 @@ def _understand(conversation: Conversation, writer: _LeadWriter, flow: dict, set
     return reason, "", True
 
 
-def qualification_on_lead_message(*, conversation: Conversation, turn: Turn) -> Outcome:
+def qualification_on_lead_message(*, conversation: Conversation, turn: Turn, hints: dict | None = None) -> Outcome:
     """Understand a lead message against the current step and advance.
+
+    `hints` are the LLM's proposed answers (qualification.extraction), checked
+    here by the rule-based parsers.
 
     Precondition: the caller holds the conversation's row lock and the bot owns
     the conversation."""
     flow, settings = _flow(conversation), _settings(conversation)
     writer = _LeadWriter(_lock_lead(conversation))
-    reason, preface, handled = _understand(conversation, writer, flow, settings, turn.text)
+    reason, preface, handled = _understand(conversation, writer, flow, settings, turn.text, hints)
     if not handled:
         return Outcome(frames=[], reply=prompts.closing_plan(conversation, flow, writer.state.answers, turn.text),
                        lead=writer.lead)
@@ -469,3 +482,17 @@ def qualification_resume(*, conversation: Conversation) -> Outcome:
         history=prompts.recent_history(conversation),
     )
     return Outcome(frames=frames, reply=reply)
+
+
+def qualification_context(*, visitor: VisitorActor) -> dict | None:
+    """What LLM extraction needs to know before a message is stored: the flow,
+    the current step and what is answered. None when the bot does not own it."""
+    from chat.selectors import access_conversation
+
+    with scope(agency=visitor.agency_id):
+        conversation = access_conversation(visitor, visitor.conversation_id)
+        if conversation.owner_kind != Conversation.Owner.BOT:
+            return None
+        lead = Lead.objects.filter(conversation=conversation).only("answers", "consent_granted").first()
+        return {"flow": _flow(conversation), "step": conversation.step, "answered": dict(lead.answers or {}) if lead else {},
+                "consent_granted": bool(lead and lead.consent_granted)}

@@ -10,14 +10,16 @@ PORT=${PORT:-8000}
 .venv/bin/python manage.py collectstatic --noinput -v0
 creds=$(.venv/bin/python manage.py seed_demo --json --origin "http://localhost:$PORT" --origin "http://127.0.0.1:$PORT")
 .venv/bin/python - "$creds" "$PORT" <<'PY'
-import json, sys
+import json, pathlib, sys
 c = json.loads(sys.argv[1]); port = sys.argv[2]
-print(f"""
-  Markezy is running on http://localhost:{port}
-    staff console   http://localhost:{port}/console/   ({c['owner']['email']} / {c['owner']['password']})
-    widget demo     http://localhost:{port}/widget/demo/
-    API docs        http://localhost:{port}/api/docs/
-    widget key      {c['widget_key']}
-""")
+lines = [f"  Markezy is running on http://localhost:{port}",
+         f"    staff login     {c['owner']['email']} / {c['owner']['password']}",
+         f"    widget key      {c['widget_key']}",
+         f"    API docs        http://localhost:{port}/api/docs/"]
+if pathlib.Path("console/dist/index.html").exists():
+    lines.append(f"    staff console   http://localhost:{port}/console/")
+if pathlib.Path("widget/dist/manifest.json").exists():
+    lines.append(f"    widget demo     http://localhost:{port}/widget/demo/")
+print("\n" + "\n".join(lines) + "\n", flush=True)
 PY
 exec .venv/bin/daphne -b 127.0.0.1 -p "$PORT" project.asgi:application

@@ -134,7 +134,13 @@ def make_app(state: DoubleState) -> web.Application:
         cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         fmt = (body.get("response_format") or {}).get("type")
         if script.json is not None or fmt in ("json_schema", "json_object"):
-            text = "{not json" if fault and fault.kind == "invalid_json" else json.dumps(script.json or {}, ensure_ascii=False)
+            value = dict(script.json or {})
+            schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema") or {}
+            if ((body.get("response_format") or {}).get("json_schema") or {}).get("strict"):
+                # Strict structured outputs always carry every required key.
+                for key in schema.get("required", []):
+                    value.setdefault(key, None)
+            text = "{not json" if fault and fault.kind == "invalid_json" else json.dumps(value, ensure_ascii=False)
         else:
             text = script.text if script.text is not None else default_reply(body.get("messages", []))
         usage = {"prompt_tokens": sum(len(str(m.get("content", "")).split()) for m in body.get("messages", [])),

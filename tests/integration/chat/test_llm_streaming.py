@@ -96,10 +96,46 @@ async def test_500_after_retries_degrades_to_offline_then_breaker_skips_upstream
         await lead.say(text)
         await lead.assistant_reply()
     calls = len(double.requests)
-    assert calls == 9  # three failing replies, three attempts each
+    # Three failing replies and one failing answer extraction (at «name»), three attempts each.
+    assert calls == 12
     # The breaker is now open for this agency: the next reply does not call upstream at all.
     await lead.say("Panadería Sol")
     reply = await lead.assistant_reply()
     assert "sector" in reply["text"]
     assert len(double.requests) == calls
     double.reset()
+
+
+async def test_llm_finds_the_answer_and_the_rules_check_it(llm_server, double, make_agency, session_for, lead_socket):
+    session, lead = await _open(llm_server, make_agency, session_for, lead_socket)
+    await lead.assistant_reply()
+    for text in ("Sí, acepto", "Me llamo Ana"):
+        await lead.say(text)
+        await lead.assistant_reply()
+    double.script(json={"company": "Sol & Luna"})
+    await lead.say("Trabajamos bajo la marca Sol & Luna desde 2010")
+    qualification = await lead.until_type("qualification")
+    assert qualification["answers"]["company"] == "Sol & Luna"
+    extraction = next(r for r in reversed(double.requests) if r["body"].get("response_format"))
+    body = extraction["body"]
+    assert body["response_format"]["json_schema"]["strict"] is True
+    assert "company" in body["response_format"]["json_schema"]["schema"]["required"]
+    # The lead's words travel as the user's data, never inside the instructions.
+    assert body["messages"][-1] == {"role": "user", "content": "Trabajamos bajo la marca Sol & Luna desde 2010"}
+    assert "Sol & Luna" not in body["messages"][0]["content"]
+    await lead.assistant_reply()
+
+
+async def test_llm_values_the_rules_reject_are_ignored(llm_server, double, make_agency, session_for, lead_socket):
+    session, lead = await _open(llm_server, make_agency, session_for, lead_socket)
+    await lead.assistant_reply()
+    for text in ("Sí, acepto", "Me llamo Ana", "Pastelería Nube", "tienda online", "Shopify", "no tengo",
+                 "vender más", "familias", "redes sociales"):
+        await lead.say(text)
+        await lead.assistant_reply()
+    # At «budget_monthly» the LLM proposes something that is not an amount, and a made-up email.
+    double.script(json={"budget_monthly": "bastante", "email": "inventado@x.es"})
+    await lead.say("unos 1.500 € al mes")
+    qualification = await lead.until_type("qualification")
+    assert qualification["answers"]["budget_monthly"] == 1500
+    assert "email" not in qualification["answers"] or qualification["answers"]["email"] != "inventado@x.es"
