@@ -496,3 +496,64 @@ def qualification_context(*, visitor: VisitorActor) -> dict | None:
         lead = Lead.objects.filter(conversation=conversation).only("answers", "consent_granted").first()
         return {"flow": _flow(conversation), "step": conversation.step, "answered": dict(lead.answers or {}) if lead else {},
                 "consent_granted": bool(lead and lead.consent_granted)}
+
+
+# --- Flow versions ---------------------------------------------------------------
+
+
+def _flow_errors_or_raise(definition: dict) -> None:
+    from qualification.flows import validate_flow
+
+    errors = validate_flow(definition)
+    if errors:
+        raise ApplicationError(
+            f"El flujo no es válido: {errors[0].message}", code="validation_error",
+            fields={e.path or "definition": [e.message] for e in errors},
+        )
+
+
+def flow_draft_save(*, actor, definition: dict, version_id=None) -> FlowVersion:
+    """Create or update the agency's draft of its default flow.
+
+    Precondition: `actor` is admin+. A published version is never changed:
+    saving over one is refused (conversations started on it rely on it)."""
+    from project.api.errors import Conflict, Forbidden
+
+    if not actor.has_role("admin"):
+        raise Forbidden("Solo un administrador puede editar el flujo.")
+    _flow_errors_or_raise(definition)
+    with transaction.atomic(), scope(agency=actor.agency_id):
+        flow = Flow.objects.select_for_update().get(is_default=True)
+        if version_id is not None:
+            version = FlowVersion.objects.filter(id=version_id, flow=flow).first()
+            if version is None:
+                from project.api.errors import NotFound
+
+                raise NotFound()
+            if version.status != FlowVersion.Status.DRAFT:
+                raise Conflict("Una versión publicada no se puede modificar: guarda un borrador nuevo.",
+                               code="version_immutable")
+            version.definition = definition
+            version.save(update_fields=["definition"])
+            return version
+        number = (flow.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+        return FlowVersion.objects.create(agency_id=actor.agency_id, flow=flow, number=number, definition=definition)
+
+
+def flow_version_publish(*, actor, version_id) -> FlowVersion:
+    """Publish a draft: new conversations use it; running ones keep theirs."""
+    from project.api.errors import Forbidden, NotFound
+
+    if not actor.has_role("admin"):
+        raise Forbidden("Solo un administrador puede publicar el flujo.")
+    with transaction.atomic(), scope(agency=actor.agency_id):
+        version = FlowVersion.objects.select_for_update().filter(id=version_id).first()
+        if version is None:
+            raise NotFound()
+        if version.status == FlowVersion.Status.PUBLISHED:
+            return version
+        _flow_errors_or_raise(version.definition)
+        version.status = FlowVersion.Status.PUBLISHED
+        version.published_at = timezone.now()
+        version.save(update_fields=["status", "published_at"])
+        return version
