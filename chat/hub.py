@@ -192,6 +192,8 @@ class Hub:
         async with self._start_lock:
             if self.loop is loop and self._reader and not self._reader.done():
                 return
+            # A new event loop (a test's, or a restarted server's) starts from a
+            # clean slate: sockets and tasks of a dead loop cannot be reused.
             self.__init__()
             self._start_lock = asyncio.Lock()
             self.loop = loop
@@ -487,8 +489,6 @@ class Hub:
             await self._on_stop(message)
 
     # --- stopping a turn generated in whichever process --------------------------
-
-    stop_handlers: dict[str, object]
 
     async def request_stop(self, conversation_id: str, *, reason: str) -> None:
         """Stop the streaming turn of a conversation, here or in another process."""

@@ -109,17 +109,19 @@ def make_app(state: DoubleState) -> web.Application:
             state.faults.popleft()
         return fault
 
-    def auth(request: web.Request) -> web.Response | None:
+    async def accept(request: web.Request) -> tuple[dict | None, web.Response | None]:
+        """Check the key like the API does, then record the request."""
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer ") or len(header) <= 7:
-            return error(401, "Incorrect API key provided.", "invalid_api_key")
-        return None
-
-    async def completions(request: web.Request) -> web.StreamResponse:
-        if (denied := auth(request)) is not None:
-            return denied
+            return None, error(401, "Incorrect API key provided.", "invalid_api_key")
         body = await request.json()
         state.requests.append({"path": request.path, "body": body, "headers": dict(request.headers)})
+        return body, None
+
+    async def completions(request: web.Request) -> web.StreamResponse:
+        body, denied = await accept(request)
+        if denied is not None:
+            return denied
         fault = take_fault()
         if fault and fault.kind == "429":
             return error(429, "Rate limit reached.", "rate_limit_exceeded",
@@ -207,10 +209,9 @@ def make_app(state: DoubleState) -> web.Application:
         return response
 
     async def embeddings(request: web.Request) -> web.Response:
-        if (denied := auth(request)) is not None:
+        body, denied = await accept(request)
+        if denied is not None:
             return denied
-        body = await request.json()
-        state.requests.append({"path": request.path, "body": body, "headers": dict(request.headers)})
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
         data = []
         for i, text in enumerate(inputs):
