@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 import dj_database_url
 
-from project.env import (
+from project.env import (  # noqa: F401 - VAR_DIR is read by management commands
     BASE_DIR,
     VAR_DIR,
     dev_secret,
@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "integrations",
     "widget",
     "console",
+    "project",
 ]
 
 MIDDLEWARE = [

@@ -68,3 +68,21 @@ class LeadEventsApi(AgencyAPIView):
             {"id": str(e.id), "seq": e.seq, "type": e.type, "data": e.data, "actor": e.actor,
              "created": e.created.isoformat()} for e in events
         ]})
+
+
+class LeadExportApi(AgencyAPIView):
+    from tenancy.permissions import role_required
+
+    permission_classes = [role_required("admin")]
+
+    @extend_schema(responses={200: serializers.DictField()})
+    def get(self, request, lead_id):
+        from tenancy.audit import audit_record
+
+        lead = selectors.access_lead(self.actor, lead_id)
+        document = selectors.lead_export(self.actor, lead)
+        audit_record(agency_id=self.actor.agency_id, actor_user_id=self.actor.user_id, action="lead.export",
+                     target=str(lead.id))
+        response = Response(document)
+        response["Content-Disposition"] = f'attachment; filename="lead-{lead.id}.json"'
+        return response

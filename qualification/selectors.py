@@ -55,3 +55,49 @@ def lead_events_all(lead: Lead) -> list[tuple[str, dict, str]]:
 def flow_versions(actor: StaffActor):
     with scope(agency=actor.agency_id):
         return FlowVersion.objects.select_related("flow").order_by("flow_id", "-number")
+
+
+def lead_export(actor: StaffActor, lead: Lead) -> dict:
+    """Everything about one lead and only that lead (RGPD portability). Staff
+    notes are the agency's, not the lead's: they are not part of it."""
+    from chat.models import Turn
+    from qualification.models import ConsentRecord
+
+    with scope(agency=actor.agency_id):
+        turns = Turn.objects.filter(conversation_id=lead.conversation_id).order_by("seq")
+        consents = ConsentRecord.objects.filter(conversation_id=lead.conversation_id).order_by("created")
+        events = LeadEvent.objects.filter(lead=lead).order_by("seq")
+        conversation = lead.conversation
+        return {
+            "format": "markezy.lead-export.v1",
+            "lead": {
+                "id": str(lead.id), "status": lead.status, "created": lead.created.isoformat(),
+                "qualified_at": lead.qualified_at.isoformat() if lead.qualified_at else None,
+                "answers": lead.answers or {}, "score": lead.score, "score_reasons": lead.score_reasons or [],
+            },
+            "conversation": {
+                "id": str(conversation.id), "created": conversation.created.isoformat(), "page_url": conversation.page_url,
+                "turns": [{"seq": t.seq, "role": t.role, "text": t.text, "created": t.created.isoformat()} for t in turns],
+            },
+            "consents": [{"granted": c.granted, "policy_version": c.policy_version, "policy_url": c.policy_url,
+                          "text": c.text, "at": c.created.isoformat()} for c in consents],
+            "events": [{"seq": e.seq, "type": e.type, "data": e.data, "at": e.created.isoformat()} for e in events],
+            "strategies": _strategy_history(lead),
+            "crm_sync": _crm_history(lead),
+        }
+
+
+def _strategy_history(lead: Lead) -> list[dict]:
+    try:
+        from strategy.selectors import strategy_history_for_lead
+    except ImportError:  # the strategy pipeline is not installed in this build
+        return []
+    return strategy_history_for_lead(lead)
+
+
+def _crm_history(lead: Lead) -> list[dict]:
+    try:
+        from integrations.selectors import crm_history_for_lead
+    except ImportError:  # the CRM sync is not installed in this build
+        return []
+    return crm_history_for_lead(lead)

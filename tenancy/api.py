@@ -151,3 +151,21 @@ class OriginDetailApi(AgencyAPIView):
         origin = selectors.access_origin(self.actor, origin_id)
         services.origin_remove(actor=self.actor, origin=origin)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AuditLogApi(AgencyAPIView):
+    """Owners read the append-only audit log (who, what, when, from where)."""
+
+    permission_classes = [role_required("owner")]
+
+    @extend_schema(responses={200: serializers.DictField()})
+    def get(self, request):
+        from project.api.pagination import CursorPagination
+        from tenancy.models import AuditLog
+
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(AuditLog.objects.all(), request, view=self)
+        return paginator.get_paginated_response([
+            {"id": str(e.id), "action": e.action, "actor": str(e.actor_user_id) if e.actor_user_id else None,
+             "target": e.target, "ip": e.ip, "data": e.data, "created": e.created.isoformat()} for e in page
+        ])

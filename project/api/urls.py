@@ -11,6 +11,8 @@ urlpatterns = [
     path("leads/", qualification_api.LeadListApi.as_view()),
     path("leads/<str:lead_id>/", qualification_api.LeadDetailApi.as_view()),
     path("leads/<str:lead_id>/events/", qualification_api.LeadEventsApi.as_view()),
+    path("leads/<str:lead_id>/export/", qualification_api.LeadExportApi.as_view()),
+    path("audit/", tenancy_api.AuditLogApi.as_view()),
     path("auth/token", tenancy_api.TokenObtainApi.as_view()),
     path("auth/refresh", tenancy_api.TokenRefreshApi.as_view()),
     path("auth/logout", tenancy_api.LogoutApi.as_view()),
