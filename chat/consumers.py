@@ -339,8 +339,9 @@ class MonitorConsumer(_JsonSocket):
         await super().disconnect(code)
         if self._recheck is not None:
             self._recheck.cancel()
-        for sink in self.subscriptions.values():
+        for conv, sink in list(self.subscriptions.items()):
             await hub.detach(sink)
+            await self._announce_presence(conv, watching=False)
         self.subscriptions.clear()
         if self.actor is not None:
             await hub.unregister_staff(str(self.actor.agency_id), self)
@@ -359,9 +360,11 @@ class MonitorConsumer(_JsonSocket):
         if kind == "subscribe":
             await self._subscribe(_uuid_field(frame, "conversation"))
         elif kind == "unsubscribe":
-            sink = self.subscriptions.pop(str(_uuid_field(frame, "conversation")), None)
+            conv = str(_uuid_field(frame, "conversation"))
+            sink = self.subscriptions.pop(conv, None)
             if sink is not None:
                 await hub.detach(sink)
+                await self._announce_presence(conv, watching=False)
         elif kind == "takeover":
             conv = _uuid_field(frame, "conversation")
             effects = await database_sync_to_async(services.conversation_takeover)(actor=actor, conversation_id=conv)
@@ -401,6 +404,13 @@ class MonitorConsumer(_JsonSocket):
             agency_id=actor.agency_id, conversation_id=conversation.id, after_seq=0, include_staff_only=True
         )
         await sink.go_live(replay, hub.live_turn(conv))
+        await self._announce_presence(conv, watching=True)
+
+    async def _announce_presence(self, conv: str, *, watching: bool) -> None:
+        from chat.presence import presence_frame, presence_update
+
+        watchers = await presence_update(conv, user_id=str(self.actor.user_id), name=self.actor.name, watching=watching)
+        await hub.publish_notice(conv, presence_frame(watchers), staff_only=True)
 
     async def _agent_message(self, conversation_id: uuid.UUID, text: str) -> None:
         actor = self.actor

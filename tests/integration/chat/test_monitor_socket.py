@@ -194,3 +194,25 @@ async def test_agent_reply_notes_and_release(web_pool, transactional_db, make_ag
     replayed = await lead_socket.connect(server, session["visitor_token"], last_seq=0)
     await replayed.until(lambda f: f.get("seq") == resumed["seq"])
     assert not [f for f in replayed.frames if f.get("type") == "note"]
+
+
+async def test_presence_across_processes(web_pool, transactional_db, make_agency, access_token, session_for, lead_socket):
+    p1, p2 = web_pool(0, **FAST), web_pool(1, **FAST)
+    a = await sync_to_async(make_agency)()
+    session = session_for(p1, a.key.key)
+    conv = session["conversation"]
+    agent = await Monitor.connect(p1, await sync_to_async(access_token)(a.agent))
+    admin = await Monitor.connect(p2, await sync_to_async(access_token)(a.admin))
+    await agent.send({"type": "subscribe", "conversation": conv})
+    first = await agent.until(lambda f: f.get("type") == "presence")
+    assert [w["name"] for w in first["watchers"]] == ["Agent Agencia"] and first["conversation"] == conv
+    await admin.send({"type": "subscribe", "conversation": conv})
+    both = await agent.until(lambda f: f.get("type") == "presence" and len(f["watchers"]) == 2)
+    assert {w["name"] for w in both["watchers"]} == {"Agent Agencia", "Admin Agencia"}
+    await admin.ws.close()
+    alone = await agent.until(lambda f: f.get("type") == "presence" and len(f["watchers"]) == 1)
+    assert alone["watchers"][0]["name"] == "Agent Agencia"
+    # Leads never see who is watching.
+    lead = await lead_socket.connect(p1, session["visitor_token"])
+    await lead.assistant_reply()
+    assert not [f for f in lead.frames if f.get("type") == "presence"]
