@@ -189,6 +189,9 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.*": {"queue": "crm"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "retention-daily": {"task": "qualification.tasks.run_retention", "schedule": 24 * 3600, "options": {"queue": "realtime"}},
+}
 
 # --- LLM, vector store, CRM, email -------------------------------------------
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
@@ -229,6 +232,8 @@ EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Markezy <no-reply@markezy.localhost>")
 
 SIGNUP_ENABLED = env_bool("SIGNUP_ENABLED", True)
+# Kept outside the database on purpose: replayed after restoring a backup (RGPD).
+ERASURE_LOG_PATH = env_str("ERASURE_LOG_PATH", str(VAR_DIR / "erasures.jsonl"))
 # A random marker in the assistant's system prompt; output containing it is never sent (issue 9).
 PROMPT_CANARY = env_str("PROMPT_CANARY") or dev_secret("prompt_canary", lambda: "mkz-" + generated_secret_key()[:16])
 

@@ -49,6 +49,14 @@ class LeadListApi(AgencyAPIView):
 
 
 class LeadDetailApi(AgencyAPIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request, lead_id):
+        """RGPD erasure (owner)."""
+        from qualification.services import lead_erase
+
+        lead_erase(actor=self.actor, lead_id=lead_id)
+        return Response(status=204)
+
     @extend_schema(responses={200: serializers.DictField()})
     def get(self, request, lead_id):
         lead = selectors.access_lead(self.actor, lead_id)
@@ -86,3 +94,4 @@ class LeadExportApi(AgencyAPIView):
         response = Response(document)
         response["Content-Disposition"] = f'attachment; filename="lead-{lead.id}.json"'
         return response
+

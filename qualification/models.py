@@ -122,3 +122,20 @@ class ConsentRecord(models.Model):
     created = models.DateTimeField(default=timezone.now)
 
     objects = ScopedManager(agency="agency", _manager_class=models.Manager.from_queryset(AppendOnlyQuerySet))
+
+
+class Erasure(models.Model):
+    """A record that a lead was erased (RGPD art. 17). The same entry is also
+    appended to an erasure log file outside the database
+    (settings.ERASURE_LOG_PATH), so `replay_erasures` can apply it again
+    after a backup taken before the erasure is restored."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    lead_id = models.UUIDField(db_index=True)
+    conversation_id = models.UUIDField()
+    requested_by = models.UUIDField(null=True, blank=True)
+    reason = models.CharField(max_length=32, default="request")
+    created = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(agency="agency", _manager_class=models.Manager.from_queryset(AppendOnlyQuerySet))

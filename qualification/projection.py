@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 PERSONAL_COLUMNS = ("name", "email", "phone", "company")
+# Answers that say nothing about who the lead is: kept after erasure for statistics.
+ANONYMOUS_ANSWERS = ("consent", "sector", "platform", "goals", "channels", "budget_monthly", "timeline")
 
 
 @dataclass
@@ -67,8 +69,10 @@ def apply_event(state: LeadState, type: str, data: dict, created: str) -> LeadSt
     elif type == "lead.reopened":
         state.status = "collecting"
     elif type == "lead.erased":
+        # Only the anonymous answers stay, for statistics.
         state.status = "erased"
-        state.answers = {}
+        state.answers = dict(data.get("kept", {}))
+        state.answers_version += 1
     return state
 
 

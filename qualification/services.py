@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django_scopes import scope
 
@@ -22,7 +22,7 @@ from project.api.errors import ApplicationError
 from project.crypto import blind_index
 from qualification import machine, prompts
 from qualification.flows import load_default_flow
-from qualification.models import ConsentRecord, Flow, FlowVersion, Lead, LeadEvent
+from qualification.models import ConsentRecord, Erasure, Flow, FlowVersion, Lead, LeadEvent
 from qualification.projection import LeadState, apply_event
 from qualification.understanding import detect_correction, extract_fields, fold, parse_answer
 from tenancy.actors import VisitorActor
@@ -557,3 +557,173 @@ def flow_version_publish(*, actor, version_id) -> FlowVersion:
         version.published_at = timezone.now()
         version.save(update_fields=["status", "published_at"])
         return version
+
+
+# --- RGPD: erasure and retention ---------------------------------------------------
+
+REDACTED = "[eliminado]"
+
+
+def _redact_frame(payload: dict) -> dict:
+    from qualification.projection import ANONYMOUS_ANSWERS
+
+    redacted = dict(payload)
+    if "text" in redacted:
+        redacted["text"] = REDACTED
+    if isinstance(redacted.get("answers"), dict):
+        redacted["answers"] = {k: v for k, v in redacted["answers"].items() if k in ANONYMOUS_ANSWERS}
+    return redacted
+
+
+def _redact_event_data(data: dict) -> dict:
+    from qualification.projection import ANONYMOUS_ANSWERS
+
+    if data.get("field") in ANONYMOUS_ANSWERS or "field" not in data:
+        return data
+    return {**data, **{k: REDACTED for k in ("value", "old") if data.get(k) is not None}}
+
+
+def _erase_in_place(lead: Lead, *, actor_label: str) -> dict:
+    """Remove every personal datum of a lead and its conversation, keeping an
+    anonymous statistical record. Idempotent. Precondition: inside a
+    transaction and the agency's scope, the lead row locked."""
+    from chat.models import Conversation, ConversationEvent, Note, Turn
+    from qualification.projection import ANONYMOUS_ANSWERS
+
+    conversation = Conversation.objects.select_for_update().get(id=lead.conversation_id)
+    Turn.objects.filter(conversation=conversation).update(text=REDACTED, search_tokens="")
+    for event in ConversationEvent.objects.filter(conversation=conversation):
+        event.payload = _redact_frame(event.payload or {})
+        event.save(update_fields=["payload"])
+    Note.objects.filter(conversation=conversation).update(text=REDACTED)
+    # LeadEvents are append-only for the application; erasure is the one
+    # sanctioned rewrite, done through a plain queryset on purpose.
+    plain = models.QuerySet(LeadEvent).filter(lead=lead)
+    for event in plain:
+        redacted = _redact_event_data(event.data or {})
+        if redacted != event.data:
+            models.QuerySet(LeadEvent).filter(pk=event.pk).update(data=redacted)
+    kept = {k: v for k, v in (lead.answers or {}).items() if k in ANONYMOUS_ANSWERS}
+    writer = _LeadWriter(lead)
+    if lead.status != Lead.Status.ERASED:
+        writer.record("lead.erased", {"kept": kept}, actor=actor_label)
+    writer.save()
+    lead.erased_at = lead.erased_at or timezone.now()
+    lead.save(update_fields=["erased_at"])
+    conversation.last_message_preview = ""
+    conversation.page_url = ""
+    conversation.status = Conversation.Status.CLOSED
+    conversation.save(update_fields=["last_message_preview", "page_url", "status"])
+    return kept
+
+
+def lead_erase(*, actor, lead_id) -> None:
+    """RGPD erasure on request (owner only): personal data removed everywhere
+    we hold it, the CRM contact deleted (with a tombstone), `lead.erased`
+    announced, and the erasure logged outside the database for replays."""
+    from project.api.errors import Forbidden
+    from qualification.selectors import access_lead
+
+    if not actor.has_role("owner"):
+        raise Forbidden("Solo la propiedad de la agencia puede borrar datos.")
+    with transaction.atomic(), scope(agency=actor.agency_id):
+        lead = access_lead(actor, lead_id, lock=True)
+        _erase_in_place(lead, actor_label=f"staff:{actor.user_id}")
+        erasure = Erasure.objects.create(agency_id=actor.agency_id, lead_id=lead.id,
+                                         conversation_id=lead.conversation_id, requested_by=actor.user_id)
+        from tenancy.audit import audit_record
+
+        audit_record(agency_id=actor.agency_id, actor_user_id=actor.user_id, action="lead.erase", target=str(lead.id))
+        transaction.on_commit(lambda: _erasure_log_append(erasure))
+        transaction.on_commit(_erasure_hooks(lead.id, actor.agency_id))
+
+
+def _erasure_log_append(erasure: Erasure) -> None:
+    import json as _json
+    from pathlib import Path
+
+    from django.conf import settings as dj_settings
+
+    path = Path(dj_settings.ERASURE_LOG_PATH)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(_json.dumps({"agency": str(erasure.agency_id), "lead": str(erasure.lead_id),
+                                  "conversation": str(erasure.conversation_id), "at": erasure.created.isoformat()}) + "\n")
+
+
+def _erasure_hooks(lead_id, agency_id):
+    def run() -> None:
+        try:
+            from integrations.services import crm_erase_request, webhook_emit
+        except ImportError:  # CRM sync and webhooks are not installed in this build
+            return
+        crm_erase_request(lead_id=lead_id, agency_id=agency_id)
+        webhook_emit(agency_id=agency_id, type="lead.erased", data={"lead": str(lead_id)})
+
+    return run
+
+
+def erasures_replay() -> int:
+    """Apply every logged erasure again (after a restore). Idempotent; returns
+    how many leads still held personal data."""
+    import json as _json
+    from pathlib import Path
+
+    from django.conf import settings as dj_settings
+
+    path = Path(dj_settings.ERASURE_LOG_PATH)
+    if not path.exists():
+        return 0
+    reapplied = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        entry = _json.loads(line)
+        with transaction.atomic(), scope(agency=entry["agency"]):
+            lead = Lead.objects.select_for_update().filter(id=entry["lead"]).first()
+            if lead is None:
+                continue
+            if lead.status != Lead.Status.ERASED or lead.name or lead.email:
+                reapplied += 1
+            _erase_in_place(lead, actor_label="system:replay")
+            if not Erasure.objects.filter(lead_id=lead.id).exists():
+                Erasure.objects.create(agency_id=lead.agency_id, lead_id=lead.id, conversation_id=lead.conversation_id,
+                                       reason="replay")
+    return reapplied
+
+
+def retention_run(*, now=None) -> dict:
+    """Per agency: delete conversations that never granted consent after N
+    days; anonymise qualified leads after M months. Idempotent: a second run
+    finds nothing to do."""
+    from datetime import timedelta
+
+    from django_scopes import scopes_disabled
+
+    from chat.models import Conversation
+    from tenancy.models import Agency
+
+    now = now or timezone.now()
+    deleted = anonymised = 0
+    with scopes_disabled():
+        agencies = list(Agency.objects.all())
+    for agency in agencies:
+        retention = agency.setting("retention") or {}
+        days = int(retention.get("unconsented_days", 30))
+        months = int(retention.get("qualified_months", 24))
+        with transaction.atomic(), scope(agency=agency.id):
+            stale = Conversation.objects.filter(consent_granted=False, updated__lt=now - timedelta(days=days)) \
+                .exclude(lead__status=Lead.Status.ERASED)
+            count = stale.count()
+            stale.delete()
+            deleted += count
+        with scope(agency=agency.id):
+            old = list(Lead.objects.filter(status=Lead.Status.QUALIFIED,
+                                           qualified_at__lt=now - timedelta(days=30 * months)).values_list("id", flat=True))
+        for lead_id in old:
+            with transaction.atomic(), scope(agency=agency.id):
+                lead = Lead.objects.select_for_update().get(id=lead_id)
+                if lead.status == Lead.Status.QUALIFIED:
+                    _erase_in_place(lead, actor_label="system:retention")
+                    anonymised += 1
+    return {"deleted_conversations": deleted, "anonymised_leads": anonymised}
