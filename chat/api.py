@@ -198,7 +198,7 @@ class ConversationDetailApi(AgencyAPIView):
         body = chat_selectors.conversation_summary(conversation, lead=lead)
         body["turns"] = [
             {"id": str(t.id), "seq": t.seq, "role": t.role, "text": t.text, "stopped": t.stopped,
-             "created": t.created.isoformat(), "agent": None}
+             "flagged": t.flagged, "created": t.created.isoformat(), "agent": None}
             for t in chat_selectors.conversation_turns(agency_id=self.actor.agency_id, conversation_id=conversation.id)
         ]
         body["notes"] = [

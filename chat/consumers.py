@@ -16,6 +16,7 @@ from django.conf import settings
 
 from chat import frames as F
 from chat import services
+from chat.guard import looks_like_injection
 from chat.hub import Sink, hub
 from chat.selectors import access_conversation, conversation_replay, conversation_summary
 from chat.streaming import start_reply
@@ -221,6 +222,9 @@ class LeadConsumer(_JsonSocket):
                 await self.send_json(effects.frames[0])
                 return
             await hub.publish(conv, agency, effects.frames, effects.summary)
+            if looks_like_injection(text):
+                await hub.publish_notice(conv, {"type": "flagged", "turn": effects.frames[0]["turn"], "role": "lead",
+                                                "reason": "possible_prompt_injection"}, staff_only=True)
             if effects.reply is not None:
                 start_reply(conversation_id=conv, agency_id=agency, plan=effects.reply, agency_settings=self.agency_settings)
         elif kind == "stop":

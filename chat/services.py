@@ -25,6 +25,7 @@ from chat.visitor import visitor_token_issue, visitor_token_verify
 from project.api.errors import ApplicationError, Conflict, Forbidden, RateLimited
 from project.ratelimit import window_hit
 from project.search import search_tokens
+from chat.guard import looks_like_injection
 from tenancy.actors import StaffActor, VisitorActor
 from tenancy.origins import origin_allowed
 from tenancy.selectors import agency_origin_patterns, widget_key_resolve
@@ -191,6 +192,7 @@ def lead_message_receive(*, visitor: VisitorActor, client_id: uuid.UUID, text: s
             turn = Turn.objects.create(
                 id=turn_id, agency_id=conversation.agency_id, conversation=conversation, seq=frame["seq"],
                 role=Turn.Role.LEAD, text=text, client_id=client_id, search_tokens=search_tokens(text),
+                flagged=looks_like_injection(text),
             )
             effects = Effects(conversation.id, conversation.agency_id, frames=[frame])
             lead = None
@@ -229,6 +231,7 @@ class TurnRecord:
     duration_ms: int | None = None
     agent_user_id: uuid.UUID | None = None
     agent_name: str | None = None
+    flagged: bool = False
 
 
 def turn_complete(*, agency_id: uuid.UUID, conversation_id: uuid.UUID, record: TurnRecord) -> Effects:
@@ -251,7 +254,7 @@ def turn_complete(*, agency_id: uuid.UUID, conversation_id: uuid.UUID, record: T
             text=record.text, stopped=record.stopped, failed=record.failed, provider=record.provider,
             prompt_tokens=record.prompt_tokens, completion_tokens=record.completion_tokens,
             first_token_ms=record.first_token_ms, duration_ms=record.duration_ms, agent_user_id=record.agent_user_id,
-            search_tokens=search_tokens(record.text),
+            search_tokens=search_tokens(record.text), flagged=record.flagged,
         )
         conversation_touch(conversation, role=record.role, text=record.text)
         return Effects(conversation.id, agency_id, frames=[frame], summary=_summary(conversation))

@@ -47,6 +47,7 @@ class TurnRunner:
         self._stop = asyncio.Event()
         self.stop_reason: str | None = None
         self.turn = None
+        self.flagged = False
 
     def stop(self, *, reason: str) -> None:
         """Stop now: the hub sends no further delta of this turn from this call on."""
@@ -100,12 +101,15 @@ class TurnRunner:
                 del runners[self.conversation_id]
 
     async def _pump(self, provider, request, turn) -> tuple[str, object, float | None]:
-        """Stream into the hub until done, stopped or failed. Returns the outcome."""
+        """Stream into the hub, through the output guard, until done, stopped
+        or failed. Returns the outcome."""
+        from chat.guard import CanaryLeak
         from chat.llm.base import LLMUnavailable
 
         first_token: float | None = None
         started = time.monotonic()
         stream = None
+        guard = await self._guard()
 
         async def read() -> None:
             nonlocal stream, first_token
@@ -115,7 +119,20 @@ class TurnRunner:
                     continue
                 if first_token is None:
                     first_token = time.monotonic() - started
-                await hub.turn_delta(self.conversation_id, turn, piece)
+                try:
+                    safe = guard.feed(piece)
+                except CanaryLeak:
+                    if guard.leaked_prefix:
+                        await hub.turn_delta(self.conversation_id, turn, guard.leaked_prefix)
+                    self.flagged = True
+                    self.stop(reason="guard")
+                    return
+                if safe:
+                    await hub.turn_delta(self.conversation_id, turn, safe)
+            rest = guard.finish()
+            if rest:
+                await hub.turn_delta(self.conversation_id, turn, rest)
+            self.flagged = self.flagged or guard.flagged
 
         reader = asyncio.ensure_future(read())
         stopper = asyncio.ensure_future(self._stop.wait())
@@ -135,6 +152,9 @@ class TurnRunner:
             return "stopped", usage, first_token
         exc = reader.exception()
         if exc is None:
+            if self.stop_reason == "guard":
+                await _close_quietly(stream)
+                return "stopped", usage, first_token
             return "completed", getattr(stream, "usage", None), first_token
         if isinstance(exc, LLMUnavailable):
             log.warning("llm_unavailable", conversation=self.conversation_id, reason=str(exc))
@@ -143,6 +163,14 @@ class TurnRunner:
             return "failed", usage, first_token
         raise exc
 
+    async def _guard(self):
+        from django.conf import settings
+
+        from chat.guard import OutputGuard
+
+        patterns = await database_sync_to_async(_allowed_link_patterns)(self.agency_id)
+        return OutputGuard(canary=settings.PROMPT_CANARY, allowed_origins=patterns)
+
     async def _store(self, turn, provider_name: str, *, stopped: bool, failed: bool, usage, first_token, started) -> None:
         record = TurnRecord(
             turn_id=uuid.UUID(turn.turn_id), role="assistant", text=turn.text, stopped=stopped, failed=failed,
@@ -150,13 +178,36 @@ class TurnRunner:
             prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
             completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
             first_token_ms=int(first_token * 1000) if first_token is not None else None,
-            duration_ms=int((time.monotonic() - started) * 1000),
+            duration_ms=int((time.monotonic() - started) * 1000), flagged=self.flagged,
         )
         effects: Effects = await database_sync_to_async(turn_complete)(
             agency_id=uuid.UUID(self.agency_id), conversation_id=uuid.UUID(self.conversation_id), record=record
         )
         await hub.turn_finished(self.conversation_id, turn)
         await hub.publish(self.conversation_id, self.agency_id, effects.frames, effects.summary)
+        if self.flagged:
+            await hub.publish_notice(self.conversation_id, {"type": "flagged", "turn": turn.turn_id, "role": "assistant",
+                                                            "reason": "output_guard"}, staff_only=True)
+
+
+def _allowed_link_patterns(agency_id) -> list[str]:
+    """The agency's own sites, and its privacy policy's: links the assistant may show."""
+    from django_scopes import scopes_disabled
+
+    from tenancy.models import Agency
+    from tenancy.origins import InvalidOrigin, normalize_origin
+    from tenancy.selectors import agency_origin_patterns
+
+    patterns = agency_origin_patterns(agency_id)
+    with scopes_disabled():
+        agency = Agency.objects.filter(id=agency_id).first()
+    url = ((agency.setting("privacy_policy") or {}).get("url") or "") if agency else ""
+    if url:
+        try:
+            patterns.append(normalize_origin("/".join(url.split("/")[:3])))
+        except InvalidOrigin:
+            pass
+    return patterns
 
 
 async def _close_quietly(stream) -> None:

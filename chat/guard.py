@@ -1,0 +1,111 @@
+"""Checks in code on what the assistant says, and on what leads say to it.
+
+Output (issue 9, prompt-injection defences), applied to the stream before any
+delta leaves the process:
+- the system prompt's canary must never reach the lead: a turn that produces
+  it is cut there and flagged;
+- links are kept only to the agency's own domains; others become
+  «[enlace eliminado]»; markdown images are removed.
+
+The guard holds back only what could still turn into something it must
+remove — the start of a link, of an image, or a prefix of the canary — so a
+normal sentence streams through with no delay.
+
+Input: lead messages that look like injection attempts are flagged for staff
+(they are still answered, as data, by the flow).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from tenancy.origins import origin_matches
+
+LINK_REMOVED = "[enlace eliminado]"
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]\"']+", re.IGNORECASE)
+_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
+_RISKY_STARTS = ("https://", "http://", "www.", "![")
+_INJECTION = re.compile(
+    r"\b(?:ignor[ae]\w*|olvida\w*|forget|disregard)\b.{0,40}\b(?:instruc\w*|reglas|rules|flow|flujo|prompt)"
+    r"|\b(?:system prompt|prompt del sistema|mensaje de sistema|instrucciones ocultas|hidden (?:instructions|reference))"
+    r"|\b(?:tu|tus|your) (?:prompt|instrucciones|instructions|reglas|rules|referencia|reference)\b"
+    r"|\b(?:revela\w*|reveal|verbatim|palabra por palabra|repite todo|repeat (?:the|everything)|print the text)\b"
+    r"|\b(?:act[uú]a como|act as|you are now|ahora eres|modo desarrollador|developer mode|jailbreak|without restrictions)\b"
+    r"|\b(?:otros clientes|other (?:customers|leads)|[uú]ltimo cliente|previous customer|other leads)\b",
+    re.IGNORECASE,
+)
+
+
+class CanaryLeak(Exception):
+    pass
+
+
+def looks_like_injection(text: str) -> bool:
+    return bool(_INJECTION.search(text or ""))
+
+
+class OutputGuard:
+    def __init__(self, *, canary: str, allowed_origins: list[str]):
+        self.canary = canary
+        self.allowed = allowed_origins
+        self.pending = ""
+        self.flagged = False
+
+    def _allowed_link(self, url: str) -> bool:
+        full = url if url.lower().startswith("http") else "https://" + url
+        parts = urlsplit(full)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        host = (parts.hostname or "").lower()
+        return any(origin_matches(origin, p) or origin_matches(f"https://{host}", p) for p in self.allowed)
+
+    def _clean(self, text: str) -> str:
+        if _IMAGE.search(text):
+            self.flagged = True
+            text = _IMAGE.sub("", text)
+
+        def link(match: re.Match) -> str:
+            url = match.group(0).rstrip(".,;:!?")
+            tail = match.group(0)[len(url):]
+            if self._allowed_link(url):
+                return match.group(0)
+            self.flagged = True
+            return LINK_REMOVED + tail
+
+        return _URL.sub(link, text)
+
+    def _hold_from(self, text: str) -> int:
+        """Where the part that must wait for more text starts (len(text): none)."""
+        hold = len(text)
+        # An unfinished link or image: from its start to the end, until whitespace closes it.
+        for start in _RISKY_STARTS:
+            index = text.rfind(start)
+            if index != -1 and not re.search(r"\s", text[index:]):
+                hold = min(hold, index)
+        # A possible beginning of a risky start or of the canary at the very end.
+        for marker in (*_RISKY_STARTS, self.canary):
+            for size in range(min(len(marker) - 1, len(text)), 0, -1):
+                if text.lower().endswith(marker[:size].lower()):
+                    hold = min(hold, len(text) - size)
+                    break
+        return hold
+
+    def feed(self, piece: str) -> str:
+        """Text that is safe to send now. Raises CanaryLeak (after which
+        `leaked_prefix` holds what may still be sent) when the canary shows up."""
+        text = self.pending + piece
+        if self.canary and self.canary in text:
+            self.flagged = True
+            self.leaked_prefix = self._clean(text[: text.index(self.canary)])
+            self.pending = ""
+            raise CanaryLeak()
+        hold = self._hold_from(text)
+        ready, self.pending = text[:hold], text[hold:]
+        return self._clean(ready)
+
+    def finish(self) -> str:
+        text, self.pending = self.pending, ""
+        if self.canary and self.canary in text:
+            self.flagged = True
+            text = text[: text.index(self.canary)]
+        return self._clean(text)
