@@ -259,13 +259,17 @@ class LeadConsumer(_JsonSocket):
         from qualification.extraction import llm_extract
         from qualification.services import qualification_context
 
+        from chat.llm.quota import over_quota
+
         provider = provider_for_agency(self.agency_settings)
         if provider.name == "offline" or default_breaker.state(str(self.visitor.agency_id)) != "closed":
+            return None
+        if await over_quota(self.visitor.agency_id, self.agency_settings):
             return None
         context = await database_sync_to_async(qualification_context)(visitor=self.visitor)
         if context is None:
             return None
-        return await llm_extract(provider=provider, text=text, **context)
+        return await llm_extract(provider=provider, agency_id=self.visitor.agency_id, text=text, **context)
 
     async def _announce(self, effects) -> None:
         conv, agency = str(effects.conversation_id), str(effects.agency_id)

@@ -63,9 +63,13 @@ class TurnRunner:
 
         runners[self.conversation_id] = self
         try:
+            from chat.llm.quota import over_quota
+
             provider = provider_for_agency(self.agency_settings)
             breaker = _breaker()
-            if provider.name != "offline" and not breaker.allow(self.agency_id):
+            if provider.name != "offline" and (
+                await over_quota(self.agency_id, self.agency_settings) or not breaker.allow(self.agency_id)
+            ):
                 provider = OfflineProvider()
             request = ReplyRequest(messages=self.plan.messages, scripted=self.plan.scripted)
             turn = self.turn = await hub.turn_started(self.conversation_id, self.turn_id, "assistant")
@@ -180,6 +184,10 @@ class TurnRunner:
             first_token_ms=int(first_token * 1000) if first_token is not None else None,
             duration_ms=int((time.monotonic() - started) * 1000), flagged=self.flagged,
         )
+        if provider_name != "offline":
+            from chat.llm.quota import tokens_add
+
+            await tokens_add(self.agency_id, record.prompt_tokens + record.completion_tokens)
         effects: Effects = await database_sync_to_async(turn_complete)(
             agency_id=uuid.UUID(self.agency_id), conversation_id=uuid.UUID(self.conversation_id), record=record
         )

@@ -255,6 +255,7 @@ JWT_REFRESH_TTL = timedelta(days=7)
 JWT_ISSUER = "markezy"
 
 LOGIN_FAILURES_PER_MINUTE = env_int("LOGIN_FAILURES_PER_MINUTE", 5)
+REST_RATE_PER_USER = env_str("REST_RATE_PER_USER", "600/min")
 # Number of reverse proxies in front of the service whose X-Forwarded-For we
 # trust; 0 means the socket peer is the client and the header is ignored.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
@@ -284,6 +285,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "project.api.pagination.CursorPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["tenancy.throttles.StaffRateThrottle"],
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "project.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -61,7 +61,8 @@ def fields_to_extract(flow: dict, step: str, answered: dict, consent_granted: bo
     return fields
 
 
-async def llm_extract(*, provider, flow: dict, step: str, answered: dict, consent_granted: bool, text: str) -> dict:
+async def llm_extract(*, provider, agency_id, flow: dict, step: str, answered: dict, consent_granted: bool,
+                      text: str) -> dict:
     """The LLM's proposed answers (field -> fragment of the message), or {}."""
     from chat.llm.base import LLMUnavailable
 
@@ -71,11 +72,15 @@ async def llm_extract(*, provider, flow: dict, step: str, answered: dict, consen
     if not fields:
         return {}
     try:
-        value, _usage = await provider.complete_json(
+        value, usage = await provider.complete_json(
             messages=extraction_messages(flow=flow, step=step, fields=fields, text=text),
             schema=extraction_schema(fields), schema_name="lead_answers",
         )
     except LLMUnavailable as exc:
         log.info("llm_extraction_unavailable", reason=exc.reason)
         return {}
+    if usage is not None:
+        from chat.llm.quota import tokens_add
+
+        await tokens_add(agency_id, usage.prompt_tokens + usage.completion_tokens)
     return {k: v for k, v in value.items() if k in fields and isinstance(v, str) and v.strip()}

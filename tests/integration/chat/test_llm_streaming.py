@@ -139,3 +139,25 @@ async def test_llm_values_the_rules_reject_are_ignored(llm_server, double, make_
     qualification = await lead.until_type("qualification")
     assert qualification["answers"]["budget_monthly"] == 1500
     assert "email" not in qualification["answers"] or qualification["answers"]["email"] != "inventado@x.es"
+
+
+async def test_daily_token_quota_falls_back_offline_without_upstream_calls(llm_server, double, make_agency,
+                                                                          session_for, lead_socket):
+    @sync_to_async
+    def agency_with_quota():
+        a = make_agency()
+        a.agency.settings = {**a.agency.settings, "llm_daily_token_quota": 20}
+        a.agency.save(update_fields=["settings"])
+        return a
+
+    a = await agency_with_quota()
+    session = session_for(llm_server, a.key.key)
+    lead = await lead_socket.connect(llm_server, session["visitor_token"])
+    await lead.assistant_reply()  # this reply uses the LLM and spends more than 20 tokens
+    calls = len(double.requests)
+    await lead.say("Sí, acepto")
+    reply = await lead.assistant_reply()
+    assert "llamas" in reply["text"] and not [f for f in lead.frames if f.get("type") == "error"]
+    assert len(double.requests) == calls
+    turns = await _assistant_turns(session["conversation"])
+    assert [t["provider"] for t in turns] == ["openai", "offline"]

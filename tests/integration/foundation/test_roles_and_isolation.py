@@ -92,3 +92,17 @@ def test_origin_normalised(make_agency, login):
     response = admin.post("/api/v1/origins/", {"origin": "HTTPS://Shop.Example.com:443"}, format="json")
     assert response.status_code == 201
     assert response.json()["origin"] == "https://shop.example.com"
+
+
+def test_rest_rate_limit_per_user(make_agency, login, settings):
+    a = make_agency()
+    viewer, _ = login(a.viewer)
+    agent, _ = login(a.agent)
+    settings.REST_RATE_PER_USER = "3/min"
+    for _ in range(3):
+        assert viewer.get("/api/v1/me").status_code == 200
+    limited = viewer.get("/api/v1/me")
+    assert limited.status_code == 429
+    assert limited.json()["error"]["code"] == "rate_limited"
+    assert int(limited["Retry-After"]) > 0
+    assert agent.get("/api/v1/me").status_code == 200  # per user, not global

@@ -1,0 +1,53 @@
+"""LLM tokens per agency per day (issue 9): past the agency's quota the
+assistant answers with the offline provider, politely and without any call
+upstream, until the day (UTC) turns."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+
+_local: dict[str, int] = {}
+_client = None
+
+
+def _key(agency_id) -> str:
+    return f"mkz:llm-tokens:{agency_id}:{time.strftime('%Y%m%d', time.gmtime())}"
+
+
+def _redis():
+    global _client
+    if _client is None:
+        import redis.asyncio as aioredis
+
+        _client = aioredis.Redis.from_url(settings.REDIS_URL)
+    return _client
+
+
+async def tokens_used(agency_id) -> int:
+    if settings.REDIS_URL:
+        return int(await _redis().get(_key(agency_id)) or 0)
+    return _local.get(_key(agency_id), 0)
+
+
+async def tokens_add(agency_id, tokens: int) -> None:
+    if tokens <= 0:
+        return
+    if settings.REDIS_URL:
+        client = _redis()
+        key = _key(agency_id)
+        await client.incrby(key, tokens)
+        await client.expire(key, 2 * 86400)
+    else:
+        key = _key(agency_id)
+        _local[key] = _local.get(key, 0) + tokens
+
+
+async def over_quota(agency_id, agency_settings: dict | None) -> bool:
+    limit = (agency_settings or {}).get("llm_daily_token_quota")
+    if limit is None:
+        from tenancy.models import default_settings
+
+        limit = default_settings()["llm_daily_token_quota"]
+    return await tokens_used(agency_id) >= int(limit)
