@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import Q
 from django_scopes import scopes_disabled
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -79,12 +80,18 @@ class WidgetSessionApi(APIView):
     permission_classes = [AllowAny]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "WidgetSessionInput"
+
         key = serializers.CharField(max_length=64)
         visitor_token = serializers.CharField(max_length=512, required=False, allow_null=True, allow_blank=True)
         locale = serializers.ChoiceField(choices=["es", "en"], required=False, allow_null=True)
         page_url = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "WidgetSession"
+
         conversation = serializers.UUIDField()
         visitor_token = serializers.CharField()
         ws_url = serializers.CharField()
@@ -173,7 +180,7 @@ class ConversationListApi(AgencyAPIView):
             OpenApiParameter("to", str, description="ISO date or datetime (created <)"),
             OpenApiParameter("q", str, description="Words that must all appear in the conversation's turns"),
         ],
-        responses={200: serializers.DictField()},
+        responses={200: OpenApiTypes.OBJECT}, operation_id="conversations_list",
     )
     def get(self, request):
         params = request.query_params
@@ -188,7 +195,7 @@ class ConversationListApi(AgencyAPIView):
 
 
 class ConversationDetailApi(AgencyAPIView):
-    @extend_schema(responses={200: serializers.DictField()})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, conversation_id):
         conversation = chat_selectors.access_conversation(self.actor, conversation_id)
         from qualification.selectors import lead_for_conversation

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -38,7 +39,7 @@ class LeadListApi(AgencyAPIView):
     @extend_schema(
         parameters=[OpenApiParameter("status", str, enum=["collecting", "qualified", "declined", "erased"]),
                     OpenApiParameter("sector", str)],
-        responses={200: serializers.DictField()},
+        responses={200: OpenApiTypes.OBJECT}, operation_id="leads_list",
     )
     def get(self, request):
         qs = selectors.leads_list(self.actor, status=request.query_params.get("status"),
@@ -57,7 +58,7 @@ class LeadDetailApi(AgencyAPIView):
         lead_erase(actor=self.actor, lead_id=lead_id)
         return Response(status=204)
 
-    @extend_schema(responses={200: serializers.DictField()})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, lead_id):
         lead = selectors.access_lead(self.actor, lead_id)
         from tenancy.audit import audit_record
@@ -68,7 +69,7 @@ class LeadDetailApi(AgencyAPIView):
 
 
 class LeadEventsApi(AgencyAPIView):
-    @extend_schema(responses={200: serializers.DictField()})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, lead_id):
         lead = selectors.access_lead(self.actor, lead_id)
         events = selectors.lead_events(self.actor, lead)
@@ -83,7 +84,7 @@ class LeadExportApi(AgencyAPIView):
 
     permission_classes = [role_required("admin")]
 
-    @extend_schema(responses={200: serializers.DictField()})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, lead_id):
         from tenancy.audit import audit_record
 

@@ -4,6 +4,7 @@ Each view parses, calls one service or selector, and serialises."""
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -26,6 +27,9 @@ class TokenObtainApi(AgencyAPIView):
     permission_classes = [AllowAny]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "TokenObtainInput"
+
         email = serializers.EmailField()
         password = serializers.CharField(max_length=256, trim_whitespace=False)
         agency = serializers.UUIDField(required=False, allow_null=True)
@@ -48,6 +52,9 @@ class TokenRefreshApi(AgencyAPIView):
     permission_classes = [AllowAny]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "TokenRefreshInput"
+
         refresh = serializers.CharField(max_length=2048)
 
     @extend_schema(request=InputSerializer, responses={200: TokenPairSerializer}, auth=[])
@@ -96,6 +103,9 @@ class WidgetKeyListApi(AgencyAPIView):
     permission_classes = [role_required("admin")]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "WidgetKeyCreateInput"
+
         name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
     @extend_schema(responses=WidgetKeySerializer(many=True))
@@ -129,6 +139,9 @@ class OriginListApi(AgencyAPIView):
     permission_classes = [role_required("admin")]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "OriginCreateInput"
+
         origin = serializers.CharField(max_length=255)
 
     @extend_schema(responses=OriginSerializer(many=True))
@@ -158,7 +171,7 @@ class AuditLogApi(AgencyAPIView):
 
     permission_classes = [role_required("owner")]
 
-    @extend_schema(responses={200: serializers.DictField()})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         from project.api.pagination import CursorPagination
         from tenancy.models import AuditLog

@@ -27,3 +27,16 @@ class JWTAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return 'Bearer realm="markezy"'
+
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension  # noqa: E402
+
+
+class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Documents the staff JWT as an HTTP bearer scheme in the OpenAPI schema."""
+
+    target_class = "tenancy.auth.JWTAuthentication"
+    name = "staffJWT"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
