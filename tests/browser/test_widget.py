@@ -1,0 +1,149 @@
+"""The widget in real Chromium, on a customer's page, against the live service."""
+
+from __future__ import annotations
+
+import pytest
+from django_scopes import scopes_disabled
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.services]
+
+HOSTILE_CSS = """<style>* { all: unset !important; } body { display:block !important; }
+#overlay { position: fixed; inset: 0; z-index: 2147483646; background: rgba(255,0,0,.05); pointer-events: none; }</style>"""
+
+
+def _page(site, server, key, extra_head="", body="<h1>Panadería Sol</h1><p>Bienvenido a nuestra web.</p>"):
+    site.html = (f'<!doctype html><html lang="es"><head><meta charset="utf-8"><meta name="viewport" '
+                 f'content="width=device-width, initial-scale=1"><title>Panadería Sol</title>{extra_head}</head>'
+                 f'<body>{body}<script src="{server.base_url}/widget/v1/markezy.js" data-key="{key}" async></script>'
+                 f"</body></html>")
+
+
+def test_qualification_through_the_widget(web_pool, transactional_db, make_agency, site, in_browser, screenshots):
+    server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="40", CHAT_RATE_BURST="100")
+    a = make_agency(origins=(site.origin,))
+    _page(site, server, a.key.key)
+
+    def scenario(browser):
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(site.origin + "/")
+        page.get_by_role("button", name="Abrir el chat").click()
+        page.locator(".chips button", has_text="Acepto").wait_for()
+        page.locator(".msg.assistant:not(.caret)").first.wait_for()
+        page.screenshot(path=screenshots / "widget-consent-desktop.png")
+        page.locator(".chips button", has_text="Acepto").click()
+        page.locator(".msg.assistant", has_text="llamas").wait_for()
+        box = page.get_by_role("textbox")
+        box.fill("Me llamo Ana García")
+        box.press("Enter")
+        page.locator(".msg.lead", has_text="Ana García").wait_for()
+        page.locator(".msg.assistant", has_text="empresa").wait_for()
+        box.fill("Panadería Sol")
+        box.press("Enter")
+        page.locator(".chips button", has_text="Tienda online").wait_for()
+        page.locator(".msg.assistant:not(.caret)", has_text="sector").wait_for()
+        page.screenshot(path=screenshots / "widget-quick-replies-desktop.png")
+        page.locator(".chips button", has_text="Tienda online").click()
+        page.locator(".msg.assistant", has_text="plataforma").wait_for()
+        progress = int(page.locator("[role=progressbar]").get_attribute("aria-valuenow"))
+        texts = page.locator(".msg.assistant").all_inner_texts()
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+        phone.goto(site.origin + "/")
+        phone.get_by_role("button", name="Abrir el chat").click()
+        phone.locator(".msg.assistant").first.wait_for()
+        phone.wait_for_timeout(300)
+        phone.screenshot(path=screenshots / "widget-phone.png")
+        return {"errors": errors, "progress": progress, "texts": texts, "panel": phone.locator(".panel").bounding_box()}
+
+    result = in_browser(scenario)
+    assert not result["errors"]
+    assert result["progress"] > 20
+    assert len(result["texts"]) == len(set(result["texts"]))  # no duplicated assistant text
+    assert result["panel"]["width"] >= 380 and result["panel"]["height"] >= 800  # full screen under 640 px
+    with scopes_disabled():
+        from qualification.models import Lead
+
+        lead = Lead.objects.filter(agency=a.agency).order_by("created").first()
+        assert lead.name == "Ana García" and lead.answers["sector"] == "ecommerce"
+
+
+def test_reload_mid_stream_resumes_without_duplicates(web_pool, transactional_db, make_agency, site, in_browser):
+    server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="8")
+    a = make_agency(origins=(site.origin,))
+    _page(site, server, a.key.key)
+
+    def scenario(browser):
+        page = browser.new_page()
+        page.goto(site.origin + "/")
+        page.get_by_role("button", name="Abrir el chat").click()
+        page.locator(".msg.assistant.caret").wait_for()
+        page.wait_for_timeout(1200)
+        page.reload()
+        page.get_by_role("button", name="Abrir el chat").click()
+        page.locator(".msg.assistant:not(.caret)").first.wait_for(timeout=20000)
+        return page.locator(".msg.assistant").all_inner_texts()
+
+    texts = in_browser(scenario)
+    assert len(texts) == 1
+    assert texts[0].startswith("¡Hola!") and texts[0].count("¡Hola!") == 1 and "privacidad" in texts[0]
+
+
+def test_stop_mid_stream_keeps_partial_text(web_pool, transactional_db, make_agency, site, in_browser):
+    server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="8")
+    a = make_agency(origins=(site.origin,))
+    _page(site, server, a.key.key)
+
+    def scenario(browser):
+        page = browser.new_page()
+        page.goto(site.origin + "/")
+        page.get_by_role("button", name="Abrir el chat").click()
+        page.locator(".msg.assistant.caret").wait_for()
+        page.wait_for_timeout(600)
+        page.get_by_role("button", name="Detener").click(timeout=10000)
+        page.locator(".msg.assistant:not(.caret)").wait_for()
+        return page.locator(".msg.assistant").first.inner_text(), page.get_by_role("button", name="Detener").is_hidden()
+
+    text, stop_hidden = in_browser(scenario)
+    assert text and "¿Te parece bien?" not in text
+    assert stop_hidden
+
+
+def test_hostile_page_css_and_html_in_replies(web_pool, transactional_db, make_agency, site, in_browser, screenshots):
+    server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="400")
+    a = make_agency(origins=(site.origin,))
+    with scopes_disabled():
+        a.agency.branding = {**a.agency.branding, "greeting": "<img src=x onerror=alert(1)>"}
+        a.agency.name = "Agencia <b>Negrita</b>"
+        a.agency.save()
+    _page(site, server, a.key.key, extra_head=HOSTILE_CSS, body='<div id="overlay"></div><h1>Hostile</h1>')
+
+    def scenario(browser):
+        page = browser.new_page()
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(site.origin + "/")
+        page.get_by_role("button", name="Abrir el chat").click()
+        page.locator(".msg.assistant").first.wait_for()
+        box = page.get_by_role("textbox")
+        box.fill("<img src=x onerror=alert(1)>")
+        box.press("Enter")
+        page.locator(".msg.lead").first.wait_for()
+        page.mouse.move(5, 5)  # no hover scale on the launcher
+        page.wait_for_timeout(500)
+        page.screenshot(path=screenshots / "widget-hostile-page.png")
+        return {
+            "lead": page.locator(".msg.lead").first.inner_text(),
+            "title": page.locator("header h2").inner_text(),
+            "imgs": page.locator("img").count(),
+            "dialogs": dialogs,
+            "launcher": page.locator(".launcher").bounding_box(),
+            "globals": page.evaluate("Object.keys(window).filter(k => k.toLowerCase().includes('markezy'))"),
+        }
+
+    r = in_browser(scenario)
+    assert r["lead"] == "<img src=x onerror=alert(1)>"
+    assert r["title"] == "Agencia <b>Negrita</b>"
+    assert r["imgs"] == 0 and not r["dialogs"]
+    assert r["launcher"]["width"] == 60 and r["launcher"]["height"] == 60  # the page's `all: unset` did not reach it
+    assert r["globals"] == ["Markezy"]
