@@ -15,7 +15,8 @@ log() { printf '\033[1;34m[bootstrap]\033[0m %s\n' "$*" >&2; }
 # --- system packages ---------------------------------------------------------
 pkgs=(pkg-config default-libmysqlclient-dev build-essential libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 nodejs npm)
 if [[ $WITH_TEST == 1 ]]; then
-  pkgs+=(mariadb-server mariadb-client redis-server chromium poppler-utils php-cli fonts-dejavu-core)
+  pkgs+=(mariadb-server mariadb-client redis-server chromium poppler-utils fonts-dejavu-core
+         php-cli php-mysql php-gd php-xml php-mbstring php-curl php-getid3 libjs-underscore libjs-cropper)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
@@ -26,11 +27,24 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
   missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
 fi
 read -r -a missing <<< "${missing[*]:-}"
+SUDO=""; [[ $(id -u) != 0 ]] && SUDO="sudo"
 if (( ${#missing[@]} )); then
-  SUDO=""; [[ $(id -u) != 0 ]] && SUDO="sudo"
   log "installing system packages: ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  APT_UPDATED=1
+fi
+
+# WordPress for the plugin's end-to-end test: Debian's package pulls in Apache,
+# so only its files are unpacked (MACHINE-NOTES.md); served later by `php -S`.
+if [[ $WITH_TEST == 1 && ! -f var/wordpress-pkg/usr/share/wordpress/wp-load.php ]]; then
+  log "unpacking Debian's wordpress package"
+  [[ -n "${APT_UPDATED:-}" ]] || $SUDO apt-get update -qq 2>/dev/null || apt-get update -qq
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq wordpress wordpress-theme-twentytwentythree >/dev/null)
+  mkdir -p var/wordpress-pkg
+  for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" var/wordpress-pkg; done
+  rm -rf "$tmp"
 fi
 
 # --- Python ---------------------------------------------------------------------

@@ -88,3 +88,29 @@ def demo_page(request):
 <script src="/widget/v1/markezy.js" data-key="{key.key}" async></script>
 </body></html>"""
     return HttpResponse(html)
+
+
+# --- The WordPress plugin, pre-filled (CONTRACT §5.1) -------------------------------
+
+from drf_spectacular.types import OpenApiTypes  # noqa: E402
+from drf_spectacular.utils import OpenApiParameter, extend_schema  # noqa: E402
+
+from project.api.views import AgencyAPIView  # noqa: E402
+from tenancy.permissions import role_required  # noqa: E402
+
+
+class WordPressPluginApi(AgencyAPIView):
+    permission_classes = [role_required("admin")]
+
+    @extend_schema(parameters=[OpenApiParameter("key", str, description="One of the agency's widget keys")],
+                   responses={(200, "application/zip"): OpenApiTypes.BINARY})
+    def get(self, request):
+        from tenancy.selectors import widget_keys_list
+
+        wanted = request.query_params.get("key")
+        keys = {k.key for k in widget_keys_list(self.actor)}
+        key = wanted if wanted in keys else ""
+        server = (settings.PUBLIC_BASE_URL or request.build_absolute_uri("/")).rstrip("/")
+        response = HttpResponse(plugin_zip(key=key, server=server), content_type="application/zip")
+        response["Content-Disposition"] = 'attachment; filename="markezy-wordpress-plugin.zip"'
+        return response

@@ -3,9 +3,11 @@ from django.urls import path
 from chat import api as chat_api
 from qualification import api as qualification_api
 from tenancy import api as tenancy_api
+from widget import views as widget_views
 
 urlpatterns = [
     path("widget/sessions", chat_api.WidgetSessionApi.as_view()),
+    path("widget/wordpress-plugin.zip", widget_views.WordPressPluginApi.as_view()),
     path("conversations/", chat_api.ConversationListApi.as_view()),
     path("conversations/<str:conversation_id>/", chat_api.ConversationDetailApi.as_view()),
     path("leads/", qualification_api.LeadListApi.as_view()),

@@ -249,7 +249,7 @@ def _title(name: str) -> str:
 
 
 _NAME_PATTERNS = [
-    re.compile(r"\b(?:soy|me llamo|mi nombre es|aqui|aquí)\s+([A-Za-zÁÉÍÓÚÜÑáéíóúüñ]+(?:\s+[A-Za-zÁÉÍÓÚÜÑáéíóúüñ]+){0,3}?)(?=\s*(?:,|\.|;|\by\b|\bde\b|\bdel\b|\ben\b|\btrabajo\b|$))", re.IGNORECASE),
+    re.compile(r"(?:\b(?:soy|me llamo|mi nombre es|aqui|aquí|i am|my name is|this is)|\bi'm)\s+([A-Za-zÁÉÍÓÚÜÑáéíóúüñ]+(?:\s+[A-Za-zÁÉÍÓÚÜÑáéíóúüñ]+){0,3}?)(?=\s*(?:,|\.|;|\by\b|\bde\b|\bdel\b|\ben\b|\btrabajo\b|$))", re.IGNORECASE),
 ]
 _COMPANY_PATTERNS = [
     re.compile(r"\b(?:mi empresa (?:es|se llama)|la empresa (?:es|se llama)|trabajo en|de la empresa|empresa)\s+([^,.;\n]+?)(?=\s*(?:,|\.|;|\ben\b|$))", re.IGNORECASE),

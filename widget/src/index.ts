@@ -309,7 +309,8 @@ class Widget {
       if (e.key === "Tab") this.trapFocus(e);
     });
     document.body.append(this.host);
-    if (document.body.dataset.markezyInline !== undefined || script?.dataset.inline !== undefined) this.open();
+    // The WordPress shortcode ([markezy]) marks pages where the chat opens by itself.
+    if (document.querySelector("[data-markezy-inline]") || script?.dataset.inline !== undefined) this.open();
   }
 
   trapFocus(e: KeyboardEvent): void {
