@@ -147,3 +147,74 @@ def test_hostile_page_css_and_html_in_replies(web_pool, transactional_db, make_a
     assert r["imgs"] == 0 and not r["dialogs"]
     assert r["launcher"]["width"] == 60 and r["launcher"]["height"] == 60  # the page's `all: unset` did not reach it
     assert r["globals"] == ["Markezy"]
+
+
+def test_offline_queue_keeps_the_client_id(web_pool, transactional_db, make_agency, site, in_browser):
+    server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="400", CHAT_RATE_BURST="100")
+    a = make_agency(origins=(site.origin,))
+    _page(site, server, a.key.key)
+
+    def scenario(browser):
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(site.origin + "/")
+        page.get_by_role("button", name="Abrir el chat").click()
+        page.locator(".msg.assistant:not(.caret)").first.wait_for()
+        context.set_offline(True)
+        page.wait_for_timeout(500)
+        box = page.get_by_role("textbox")
+        box.fill("Sí, acepto")
+        box.press("Enter")
+        pending = page.locator(".msg.lead.pending").count()
+        context.set_offline(False)
+        page.locator(".msg.assistant", has_text="llamas").wait_for(timeout=40000)
+        page.locator(".msg.lead.pending").wait_for(state="detached", timeout=10000)
+        return pending, page.locator(".msg.lead").count()
+
+    pending, leads = in_browser(scenario)
+    assert pending == 1 and leads == 1
+    with scopes_disabled():
+        from chat.models import Turn
+
+        assert Turn.objects.filter(agency=a.agency, role="lead").count() == 1
+
+
+def test_summary_cambiar_sends_edit_and_js_api_events(web_pool, transactional_db, make_agency, site, in_browser,
+                                                     screenshots):
+    server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="0", CHAT_RATE_BURST="100", CHAT_RATE_MESSAGES="1000")
+    a = make_agency(origins=(site.origin,))
+    _page(site, server, a.key.key)
+    answers = ["Me llamo Marta", "Moda Marta", "Servicios locales", "no tengo", "captar clientes", "vecinos",
+               "redes sociales", "2.000 €", "ya", "marta@moda.es", "prefiero no"]
+
+    def scenario(browser):
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(site.origin + "/")
+        page.evaluate("window.__events = []; Markezy.on('qualified', e => window.__events.push(['qualified', e]))")
+        page.locator(".launcher").wait_for()  # rendered once the session is open
+        page.evaluate("Markezy.open()")
+        page.locator(".chips button", has_text="Acepto").click()
+        for i, text in enumerate(answers):
+            page.locator(".msg.assistant:not(.caret)").nth(i + 1).wait_for()
+            box = page.get_by_role("textbox")
+            box.fill(text)
+            box.press("Enter")
+        page.locator(".card h3", has_text="Tus respuestas").wait_for()
+        page.screenshot(path=screenshots / "widget-summary.png")
+        events = page.evaluate("window.__events")
+        page.get_by_role("button", name="cambiar: Sector").click()
+        page.locator(".msg.assistant:not(.caret)", has_text="sector").last.wait_for()
+        page.locator(".chips button", has_text="Hostelería").click()
+        page.wait_for_timeout(800)
+        page.evaluate("Markezy.close()")
+        return events, page.locator(".panel").is_hidden()
+
+    events, closed = in_browser(scenario)
+    assert events and events[0][0] == "qualified" and events[0][1]["answers"]["sector"] == "servicios_locales"
+    assert closed
+    with scopes_disabled():
+        from qualification.models import Lead, LeadEvent
+
+        lead = Lead.objects.get(agency=a.agency)
+        assert lead.answers["sector"] == "hosteleria"
+        assert LeadEvent.objects.filter(lead=lead, type="edit.requested").exists()

@@ -22,6 +22,12 @@ const es = {
   strategyFailed: "No hemos podido generar tu estrategia; el equipo te escribirá.",
   reconnecting: "Reconectando…",
   progress: "Progreso",
+  perMonth: "€/mes",
+  fields: {
+    name: "Nombre", company: "Empresa", sector: "Sector", platform: "Plataforma", website: "Web",
+    goals: "Objetivos", audience: "Cliente ideal", channels: "Canales", budget_monthly: "Presupuesto",
+    timeline: "Inicio", email: "Email", phone: "Teléfono",
+  } as Record<string, string>,
   errors: {
     rate_limited: "Vas un poco rápido: espera unos segundos.",
     too_long: "El mensaje es demasiado largo.",
@@ -51,6 +57,12 @@ const en: typeof es = {
   strategyFailed: "We couldn't generate your strategy; the team will write to you.",
   reconnecting: "Reconnecting…",
   progress: "Progress",
+  perMonth: "€/month",
+  fields: {
+    name: "Name", company: "Company", sector: "Sector", platform: "Platform", website: "Website",
+    goals: "Goals", audience: "Ideal customer", channels: "Channels", budget_monthly: "Budget",
+    timeline: "Start", email: "Email", phone: "Phone",
+  },
   errors: {
     rate_limited: "You're going a bit fast: wait a few seconds.",
     too_long: "The message is too long.",

@@ -72,6 +72,7 @@ class Widget {
   turns = new Map<string, { node: HTMLElement; text: string; done: boolean }>();
   pending = new Map<string, HTMLElement>();
   qualified = false;
+  openWhenReady = false;
   lastTyping = 0;
   host = el("div");
   root = this.host.attachShadow({ mode: "open" });
@@ -310,7 +311,9 @@ class Widget {
     });
     document.body.append(this.host);
     // The WordPress shortcode ([markezy]) marks pages where the chat opens by itself.
-    if (document.querySelector("[data-markezy-inline]") || script?.dataset.inline !== undefined) this.open();
+    if (this.openWhenReady || document.querySelector("[data-markezy-inline]") || script?.dataset.inline !== undefined) {
+      this.open();
+    }
   }
 
   trapFocus(e: KeyboardEvent): void {
@@ -322,7 +325,8 @@ class Widget {
   }
 
   open(): void {
-    if (!this.ui.panel) return;
+    // Called before the session answered (a site's own button): open once rendered.
+    if (!this.ui.panel) { this.openWhenReady = true; return; }
     this.ui.panel.hidden = false;
     this.ui.greet.hidden = true;
     try { localStorage.setItem(`${STORE}:greeted`, "1"); } catch { /* ignore */ }
@@ -432,12 +436,17 @@ class Widget {
       if (field === "consent" || value === null || value === undefined) continue;
       const step = this.step_(field);
       const label = (v: any) => step?.choices?.find((c) => c.value === v)?.label || String(v);
-      const shown = Array.isArray(value) ? value.map(label).join(", ") : label(value);
+      const shown = Array.isArray(value)
+        ? value.map(label).join(", ")
+        : field === "budget_monthly" && typeof value === "number"
+          ? `${value.toLocaleString(this.config.locale === "en" ? "en-GB" : "es-ES")} ${this.t.perMonth}`
+          : label(value);
+      const name = this.t.fields[field] || field;
       const edit = el("button", "edit", this.t.change);
       edit.type = "button";
-      edit.setAttribute("aria-label", `${this.t.change}: ${field}`);
+      edit.setAttribute("aria-label", `${this.t.change}: ${name}`);
       edit.onclick = () => this.send({ type: "edit", field });
-      list.append(el("dt", "", field), el("dd", "", shown), edit);
+      list.append(el("dt", "", name), el("dd", "", shown), edit);
     }
     card.append(list);
     this.ui.log.append(card);
