@@ -218,3 +218,39 @@ def test_summary_cambiar_sends_edit_and_js_api_events(web_pool, transactional_db
         lead = Lead.objects.get(agency=a.agency)
         assert lead.answers["sector"] == "hosteleria"
         assert LeadEvent.objects.filter(lead=lead, type="edit.requested").exists()
+
+
+def test_llm_reply_with_html_shows_as_text_and_keyboard_use(web_pool, transactional_db, make_agency, site, in_browser):
+    from tests.doubles.openai_server import OpenAIDouble
+
+    with OpenAIDouble(tokens_per_second=200) as double:
+        double.script(text='Hola <img src=x onerror=alert(1)> <script>alert(2)</script> ¿seguimos?')
+        server = web_pool(0, OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=double.base_url)
+        a = make_agency(origins=(site.origin,))
+        _page(site, server, a.key.key)
+
+        def scenario(browser):
+            page = browser.new_page()
+            dialogs = []
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(site.origin + "/")
+            page.locator(".launcher").wait_for()
+            # Keyboard only: Tab to the launcher, Enter opens with focus in the text box, Esc closes.
+            for _ in range(10):
+                page.keyboard.press("Tab")
+                if page.evaluate("document.activeElement && document.activeElement.tagName") == "DIV":
+                    break
+            page.keyboard.press("Enter")
+            page.locator(".panel").wait_for(state="visible")
+            focused = page.evaluate("document.activeElement.shadowRoot.activeElement.tagName")
+            page.locator(".msg.assistant:not(.caret)").first.wait_for()
+            reply = page.locator(".msg.assistant").first.inner_text()
+            page.keyboard.press("Escape")
+            hidden = page.locator(".panel").is_hidden()
+            back = page.evaluate("document.activeElement.shadowRoot.activeElement.className")
+            return dialogs, reply, focused, hidden, back, page.locator("img").count()
+
+        dialogs, reply, focused, hidden, back, images = in_browser(scenario)
+    assert reply == "Hola <img src=x onerror=alert(1)> <script>alert(2)</script> ¿seguimos?"
+    assert not dialogs and images == 0
+    assert focused == "TEXTAREA" and hidden and back == "launcher"
