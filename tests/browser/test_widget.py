@@ -68,16 +68,27 @@ def test_qualification_through_the_widget(web_pool, transactional_db, make_agenc
         assert lead.name == "Ana García" and lead.answers["sector"] == "ecommerce"
 
 
-def test_reload_mid_stream_resumes_without_duplicates(web_pool, transactional_db, make_agency, site, in_browser):
+def _slow_site(web_pool, make_agency, site):
+    """A customer page whose assistant streams slowly enough to act mid-reply."""
     server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="8")
     a = make_agency(origins=(site.origin,))
     _page(site, server, a.key.key)
+    return a
+
+
+def _open_mid_stream(browser, site):
+    page = browser.new_page()
+    page.goto(site.origin + "/")
+    page.get_by_role("button", name="Abrir el chat").click()
+    page.locator(".msg.assistant.caret").wait_for()
+    return page
+
+
+def test_reload_mid_stream_resumes_without_duplicates(web_pool, transactional_db, make_agency, site, in_browser):
+    _slow_site(web_pool, make_agency, site)
 
     def scenario(browser):
-        page = browser.new_page()
-        page.goto(site.origin + "/")
-        page.get_by_role("button", name="Abrir el chat").click()
-        page.locator(".msg.assistant.caret").wait_for()
+        page = _open_mid_stream(browser, site)
         page.wait_for_timeout(1200)
         page.reload()
         page.get_by_role("button", name="Abrir el chat").click()
@@ -90,15 +101,10 @@ def test_reload_mid_stream_resumes_without_duplicates(web_pool, transactional_db
 
 
 def test_stop_mid_stream_keeps_partial_text(web_pool, transactional_db, make_agency, site, in_browser):
-    server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="8")
-    a = make_agency(origins=(site.origin,))
-    _page(site, server, a.key.key)
+    _slow_site(web_pool, make_agency, site)
 
     def scenario(browser):
-        page = browser.new_page()
-        page.goto(site.origin + "/")
-        page.get_by_role("button", name="Abrir el chat").click()
-        page.locator(".msg.assistant.caret").wait_for()
+        page = _open_mid_stream(browser, site)
         page.wait_for_timeout(600)
         page.get_by_role("button", name="Detener").click(timeout=10000)
         page.locator(".msg.assistant:not(.caret)").wait_for()

@@ -54,6 +54,17 @@ class Monitor:
         return text
 
 
+async def _agent_and_admin_on_two_processes(web_pool, env, make_agency, access_token, session_for):
+    """A conversation opened on process 1, its agency's agent watching from
+    process 1 and its admin from process 2."""
+    p1, p2 = web_pool(0, **env), web_pool(1, **env)
+    a = await sync_to_async(make_agency)()
+    session = session_for(p1, a.key.key)
+    agent = await Monitor.connect(p1, await sync_to_async(access_token)(a.agent))
+    admin = await Monitor.connect(p2, await sync_to_async(access_token)(a.admin))
+    return p1, a, session, session["conversation"], agent, admin
+
+
 @pytest.fixture
 def access_token(login):
     def get(user):
@@ -115,14 +126,8 @@ async def test_staff_on_other_process_sees_whole_stream(web_pool, transactional_
 
 async def test_takeover_race_one_winner_and_no_token_after(web_pool, transactional_db, make_agency, access_token,
                                                            session_for, lead_socket):
-    from tenancy.services import membership_add
-
-    p1, p2 = web_pool(0, **SLOW), web_pool(1, **SLOW)
-    a = await sync_to_async(make_agency)()
-    session = session_for(p1, a.key.key)
-    conv = session["conversation"]
-    agent1 = await Monitor.connect(p1, await sync_to_async(access_token)(a.agent))
-    agent2 = await Monitor.connect(p2, await sync_to_async(access_token)(a.admin))
+    p1, a, session, conv, agent1, agent2 = await _agent_and_admin_on_two_processes(
+        web_pool, SLOW, make_agency, access_token, session_for)
     lead = await lead_socket.connect(p1, session["visitor_token"])
     # Take over while the (long) opening reply is streaming.
     await lead.until(lambda f: f.get("type") == "turn.delta" and f["offset"] > 5, 30)
@@ -197,12 +202,8 @@ async def test_agent_reply_notes_and_release(web_pool, transactional_db, make_ag
 
 
 async def test_presence_across_processes(web_pool, transactional_db, make_agency, access_token, session_for, lead_socket):
-    p1, p2 = web_pool(0, **FAST), web_pool(1, **FAST)
-    a = await sync_to_async(make_agency)()
-    session = session_for(p1, a.key.key)
-    conv = session["conversation"]
-    agent = await Monitor.connect(p1, await sync_to_async(access_token)(a.agent))
-    admin = await Monitor.connect(p2, await sync_to_async(access_token)(a.admin))
+    p1, a, session, conv, agent, admin = await _agent_and_admin_on_two_processes(
+        web_pool, FAST, make_agency, access_token, session_for)
     await agent.send({"type": "subscribe", "conversation": conv})
     first = await agent.until(lambda f: f.get("type") == "presence")
     assert [w["name"] for w in first["watchers"]] == ["Agent Agencia"] and first["conversation"] == conv
