@@ -322,8 +322,12 @@ async def main_async(args) -> int:
         procs.append(relay)
         port = args.port or 18765
         web_env = {**env, "OPENAI_API_KEY": "bench", "OPENAI_BASE_URL": upstream_url, "OPENAI_MODEL": "bench"}
+        results_dir = ROOT / "bench" / "results"
+        results_dir.mkdir(exist_ok=True)
+        web_log = results_dir / f"web-{time.strftime('%Y%m%d-%H%M%S')}.log"
         web = subprocess.Popen([PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"],
-                               cwd=ROOT, env={**os.environ, **web_env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               cwd=ROOT, env={**os.environ, **web_env}, stdout=open(web_log, "wb"),
+                               stderr=subprocess.STDOUT)
         procs.append(web)
         base, ws_base = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
         for _ in range(150):

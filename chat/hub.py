@@ -236,8 +236,11 @@ class Hub:
             del self.sinks[conv]
             self.mirrors.pop(conv, None)
             if self.distributed and conv not in self.live:
-                await self.layer.group_send(conv_group(conv), {"type": "hub.unwatch", "conv": conv, "origin": self.channel})
-                await self._leave(conv_group(conv))
+                try:
+                    await self.layer.group_send(conv_group(conv), {"type": "hub.unwatch", "conv": conv, "origin": self.channel})
+                    await self._leave(conv_group(conv))
+                except Exception as exc:  # noqa: BLE001 - a socket closing must not fail; the group entry expires
+                    log.warning("hub_detach_failed", conversation=conv, error=str(exc))
 
     def live_turn(self, conversation_id: str) -> LiveTurn | None:
         return self.live.get(conversation_id) or self.mirrors.get(conversation_id)

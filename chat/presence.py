@@ -15,16 +15,12 @@ from django.conf import settings
 
 TTL_SECONDS = 120
 _local: dict[str, dict[str, dict]] = {}
-_client = None
 
 
 def _redis():
-    global _client
-    if _client is None:
-        import redis.asyncio as aioredis
+    from project.redis_async import async_redis
 
-        _client = aioredis.Redis.from_url(settings.REDIS_URL)
-    return _client
+    return async_redis()
 
 
 def _key(conversation_id: str) -> str:

@@ -140,7 +140,9 @@ if REDIS_URL:
     _layer_config: dict = {
         # redis-py 8 reads with a 5 s socket timeout by default, the same as
         # channels_redis's blocking receive: give reads room to block.
-        "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}],
+        # redis-py caps a pool at 100 connections and then raises: a burst of
+        # sockets closing at once (group_discard each) went past it at 200.
+        "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5, "max_connections": 2000}],
         # Sized on purpose (STYLE.md): a process channel carries batched deltas
         # for every conversation a process watches, so it needs more room than
         # the default 100 before messages are dropped.

@@ -9,7 +9,6 @@ import time
 from django.conf import settings
 
 _local: dict[str, int] = {}
-_client = None
 
 
 def _key(agency_id) -> str:
@@ -17,12 +16,9 @@ def _key(agency_id) -> str:
 
 
 def _redis():
-    global _client
-    if _client is None:
-        import redis.asyncio as aioredis
+    from project.redis_async import async_redis
 
-        _client = aioredis.Redis.from_url(settings.REDIS_URL)
-    return _client
+    return async_redis()
 
 
 async def tokens_used(agency_id) -> int:
@@ -50,4 +46,10 @@ async def over_quota(agency_id, agency_settings: dict | None) -> bool:
         from tenancy.models import default_settings
 
         limit = default_settings()["llm_daily_token_quota"]
-    return await tokens_used(agency_id) >= int(limit)
+    try:
+        return await tokens_used(agency_id) >= int(limit)
+    except Exception as exc:  # noqa: BLE001 - a Redis hiccup must not drop the lead's message
+        import structlog
+
+        structlog.get_logger(__name__).warning("llm_quota_unavailable", error=str(exc))
+        return False
