@@ -1,58 +1,127 @@
 #!/usr/bin/env bash
-# Entrypoint for every Markezy container: web | worker | beat | migrate | manage ARGS...
+# Entrypoint of every Markezy container (PID 1 is tini, which forwards signals
+# and reaps zombies). Usage: entrypoint.sh web|worker|beat|migrate|manage ARGS...
+# Each role ends in `exec`, so SIGTERM from `docker stop` or a Swarm update
+# reaches daphne or Celery directly and they shut down gracefully.
 set -euo pipefail
 
-# Docker/Swarm secrets: FOO_FILE=/run/secrets/foo becomes FOO=<contents>.
-for var in SECRET_KEY FIELD_ENCRYPTION_KEYS BLIND_INDEX_KEY DATABASE_URL OPENAI_API_KEY EMAIL_URL; do
+# Docker/Swarm secrets: FOO_FILE=/run/secrets/foo becomes FOO=<file contents>
+# (trailing newlines dropped, so `echo ... | docker secret create` is fine).
+# A missing file or both FOO and FOO_FILE set is a deployment error: stop here
+# rather than start with a generated, empty or surprising value.
+readonly SECRET_VARS=(
+  SECRET_KEY FIELD_ENCRYPTION_KEYS BLIND_INDEX_KEY JWT_SIGNING_KEY PROMPT_CANARY
+  OPENAI_API_KEY DATABASE_URL DATABASE_PASSWORD REDIS_URL CELERY_BROKER_URL
+  EMAIL_URL EMAIL_HOST_PASSWORD
+)
+for var in "${SECRET_VARS[@]}"; do
   file_var="${var}_FILE"
-  if [[ -n "${!file_var:-}" && -f "${!file_var}" ]]; then
-    export "$var"="$(cat "${!file_var}")"
+  [[ -n "${!file_var:-}" ]] || continue
+  if [[ -n "${!var:-}" ]]; then
+    echo "entrypoint: both ${var} and ${file_var} are set; set only one" >&2
+    exit 64
   fi
+  if [[ ! -r "${!file_var}" ]]; then
+    echo "entrypoint: ${file_var}=${!file_var} is not a readable file" >&2
+    exit 64
+  fi
+  export "${var}=$(<"${!file_var}")"
+  unset "${file_var}"
 done
 
+# DATABASE_URL carries no password in the stack file; the MySQL password comes
+# from the same secret the mysql service uses, so it lives in one place only.
+if [[ -n "${DATABASE_PASSWORD:-}" ]]; then
+  DATABASE_URL="$(python - <<'PY'
+import os
+from urllib.parse import quote, urlsplit, urlunsplit
+
+url = urlsplit(os.environ["DATABASE_URL"])
+user = quote(url.username or "", safe="")
+password = quote(os.environ["DATABASE_PASSWORD"], safe="")
+host = url.hostname or ""
+netloc = f"{user}:{password}@{host}" + (f":{url.port}" if url.port else "")
+print(urlunsplit((url.scheme, netloc, url.path, url.query, url.fragment)))
+PY
+)"
+  export DATABASE_URL
+  unset DATABASE_PASSWORD
+fi
+
+# Until the database answers (the mysql task may still be starting after a
+# reboot); gives up after DB_WAIT_SECONDS so Swarm's restart policy takes over.
 wait_for_database() {
   python - <<'PY'
-import sys, time
+import os
+import sys
+import time
+
 import django
+
 django.setup()
 from django.db import connection
-for attempt in range(60):
+
+deadline = time.monotonic() + int(os.environ.get("DB_WAIT_SECONDS", "120"))
+while True:
     try:
         connection.ensure_connection()
-        sys.exit(0)
-    except Exception as exc:  # noqa: BLE001
-        print(f"waiting for the database: {exc}", file=sys.stderr)
+        break
+    except Exception as exc:  # noqa: BLE001 - any driver error means "not yet"
+        if time.monotonic() > deadline:
+            print(f"entrypoint: the database is still unreachable: {exc}", file=sys.stderr)
+            sys.exit(1)
+        print(f"entrypoint: waiting for the database: {exc}", file=sys.stderr)
         time.sleep(2)
-sys.exit(1)
 PY
 }
 
-role=${1:-web}
+role="${1:-web}"
 shift || true
-case "$role" in
+
+case "${role}" in
   web)
     wait_for_database
-    if [[ "${MIGRATE_ON_START:-0}" == "1" ]]; then python manage.py migrate --noinput; fi
-    exec daphne -b 0.0.0.0 -p 8000 --proxy-headers --websocket_timeout 86400 \
-      --application-close-timeout 10 --websocket_connect_timeout 10 project.asgi:application
+    # Off in the stack: several replicas starting together must not race to
+    # migrate. Migrations run once per release with the `migrate` role.
+    if [[ "${MIGRATE_ON_START:-0}" == "1" ]]; then
+      python manage.py migrate --noinput
+    fi
+    # The socket frame limit sits above the app's own (CHAT_MAX_FRAME_BYTES,
+    # 16 KiB) so the app answers an oversized frame with its 4413 close code;
+    # daphne's limit only stops memory exhaustion before the app sees a frame.
+    exec daphne -b 0.0.0.0 -p 8000 --proxy-headers \
+      --websocket_timeout 86400 --websocket_connect_timeout 10 \
+      --websocket-max-message-size "${WEBSOCKET_MAX_MESSAGE_BYTES:-65536}" \
+      --websocket-max-frame-size "${WEBSOCKET_MAX_MESSAGE_BYTES:-65536}" \
+      --ping-interval 20 --ping-timeout 30 \
+      --application-close-timeout 10 --no-server-name \
+      project.asgi:application "$@"
     ;;
   worker)
     wait_for_database
-    exec celery -A project worker -Q "${CELERY_QUEUES:-realtime,strategy,crm}" \
-      --concurrency "${CELERY_CONCURRENCY:-2}" -O fair --max-tasks-per-child 200 --without-gossip
+    # Fair scheduling: a 60 s strategy PDF does not hold up a queue of short CRM
+    # calls prefetched behind it; recycled children bound WeasyPrint's memory.
+    exec celery -A project worker \
+      -Q "${CELERY_QUEUES:-realtime,strategy,crm}" \
+      --concurrency "${CELERY_CONCURRENCY:-2}" -O fair --max-tasks-per-child 200 \
+      --without-gossip --without-mingle --loglevel "${LOG_LEVEL:-INFO}" "$@"
     ;;
   beat)
-    exec celery -A project beat --schedule /app/var/celerybeat-schedule
+    # The schedule's last-run times survive restarts in the `state` volume, so a
+    # redeploy neither skips nor repeats the daily jobs.
+    mkdir -p /app/var/state
+    exec celery -A project beat --schedule /app/var/state/celerybeat-schedule \
+      --loglevel "${LOG_LEVEL:-INFO}" "$@"
     ;;
   migrate)
     wait_for_database
-    exec python manage.py migrate --noinput
+    exec python manage.py migrate --noinput "$@"
     ;;
   manage)
     exec python manage.py "$@"
     ;;
   *)
     echo "usage: entrypoint.sh web|worker|beat|migrate|manage ARGS..." >&2
-    exit 2
+    exit 64
     ;;
 esac
