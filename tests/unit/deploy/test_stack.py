@@ -376,6 +376,8 @@ def test_worker_role_answers_the_healthcheck_ping_and_stops_on_sigterm(healthche
             ["bash", str(DOCKER / "entrypoint.sh"), "worker", "--concurrency", "1"], cwd=ROOT,
             env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
                  "DJANGO_SETTINGS_MODULE": "project.settings", "MARKEZY_VAR_DIR": str(tmp_path),
+                 # The worker only needs a reachable database to start; not the test run's MariaDB.
+                 "DATABASE_URL": f"sqlite:///{tmp_path}/worker.sqlite3",
                  "CELERY_BROKER_URL": broker},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
