@@ -93,6 +93,9 @@ def configure_logging(*, level: str, fmt: str) -> None:
                 "daphne": {"level": "WARNING"},
                 "httpx": {"level": "WARNING"},
                 "celery": {"level": "INFO"},
+                # WeasyPrint logs every layout step at INFO (~30 lines a PDF).
+                "weasyprint": {"level": "WARNING"},
+                "fontTools": {"level": "WARNING"},
             },
         }
     )
