@@ -302,3 +302,37 @@ def test_strategy_card_links_the_pdf_once_it_is_ready(web_pool, transactional_db
     response = httpx.get(href, timeout=20)
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
     assert href.startswith(server.base_url + "/api/v1/strategies/")
+
+
+def test_works_under_a_strict_host_csp(web_pool, transactional_db, make_agency, site, in_browser, screenshots):
+    """A host page whose CSP allows only its own origin plus the widget's
+    server: no inline script or style anywhere, so nothing is refused."""
+    server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="0", CHAT_RATE_BURST="100")
+    a = make_agency(origins=(site.origin,))
+    _page(site, server, a.key.key)
+    ws = server.ws_url
+    site.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; script-src 'self' {server.base_url}; connect-src {server.base_url} {ws}; "
+        f"img-src 'self' {server.base_url} data:; style-src 'self'; base-uri 'none'; form-action 'none'")
+
+    def scenario(browser):
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        refused = []
+        page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+        page.goto(site.origin + "/")
+        page.evaluate("window.__violations = []; document.addEventListener('securitypolicyviolation', "
+                      "e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI))")
+        launcher = page.get_by_role("button", name="Abrir el chat")
+        launcher.wait_for()
+        colour = launcher.evaluate("b => getComputedStyle(b).backgroundColor")
+        launcher.click()
+        page.locator(".chips button", has_text="Acepto").click()
+        page.locator(".msg.assistant", has_text="llamas").wait_for()
+        page.screenshot(path=screenshots / "widget-strict-csp.png")
+        panel = page.locator(".panel").bounding_box()
+        return colour, refused, page.evaluate("window.__violations"), panel
+
+    colour, refused, violations, panel = in_browser(scenario)
+    assert refused == [] and violations == []
+    assert colour == "rgb(79, 70, 229)"  # the agency colour: the stylesheet applied
+    assert panel["width"] >= 300 and panel["height"] >= 400

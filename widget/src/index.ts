@@ -247,13 +247,26 @@ class Widget {
 
   // --- rendering --------------------------------------------------------------------
 
+  adoptStyles(): void {
+    // A constructed stylesheet is not inline style: a host page whose CSP has
+    // no 'unsafe-inline' in style-src still styles the widget. Old browsers
+    // without adoptedStyleSheets get a <style> element instead.
+    if ("adoptedStyleSheets" in this.root && typeof CSSStyleSheet.prototype.replaceSync === "function") {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(css);
+      this.root.adoptedStyleSheets = [sheet];
+    } else {
+      this.root.append(el("style", "", css));
+    }
+  }
+
   render(): void {
     const c = this.config;
     const primary = /^#[0-9a-f]{6}$/i.test(c.primary_color || "") ? c.primary_color! : "#4f46e5";
     this.host.style.setProperty("--p", primary);
     this.host.style.setProperty("--on", textColour(primary));
     this.host.setAttribute("data-position", c.position === "left" ? "left" : "right");
-    const style = el("style", "", css);
+    this.adoptStyles();
     const launcher = el("button", "launcher");
     launcher.setAttribute("aria-label", this.t.open);
     launcher.setAttribute("aria-expanded", "false");
@@ -296,7 +309,7 @@ class Widget {
     const live = el("div", "sr");
     live.setAttribute("aria-live", "polite");
     panel.append(header, track, banner, log, chips, form, live);
-    this.root.append(style, greet, panel, launcher);
+    this.root.append(greet, panel, launcher);
     Object.assign(this.ui, { launcher, greet, panel, log, bar, banner, chips, input, send, stop, live, title });
 
     launcher.onclick = () => (panel.hidden ? this.open() : this.close());
