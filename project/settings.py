@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "chat",
     "qualification",
     "strategy",
+    "analytics",
     "integrations",
     "widget",
     "console",
@@ -214,6 +215,14 @@ OPENAI_MAX_RETRIES = env_int("OPENAI_MAX_RETRIES", 2)
 QDRANT_URL = env_str("QDRANT_URL")
 QDRANT_PATH = env_str("QDRANT_PATH", str(VAR_DIR / "qdrant"))
 QDRANT_COLLECTION = env_str("QDRANT_COLLECTION", "markezy_knowledge")
+
+# LLM prices per million tokens, for the usage analytics (CONTRACT §5.2);
+# a JSON object {"model": {"prompt": x, "completion": y}} overrides them.
+import json as _json  # noqa: E402
+
+LLM_PRICES = {"gpt-4o-mini": {"prompt": 0.15, "completion": 0.60}, "gpt-4o": {"prompt": 2.50, "completion": 10.00},
+              "default": {"prompt": 0.15, "completion": 0.60}, **_json.loads(env_str("LLM_PRICES", "{}") or "{}")}
+LLM_PRICE_CURRENCY = env_str("LLM_PRICE_CURRENCY", "USD")
 
 # The strategy PDF link a lead gets (widget and email) works for this long.
 STRATEGY_PDF_LINK_TTL_DAYS = env_int("STRATEGY_PDF_LINK_TTL_DAYS", 30)

@@ -80,7 +80,7 @@ class _LeadWriter:
         self.lead.event_count += 1
         LeadEvent.objects.create(
             agency_id=self.lead.agency_id, lead=self.lead, seq=self.lead.event_count, type=type, data=data,
-            actor=actor, created=now,
+            step=str(data.get("to") or "")[:64] if type == "step.changed" else "", actor=actor, created=now,
         )
         apply_event(self.state, type, data, now.isoformat())
         self.changed = True
@@ -122,6 +122,7 @@ def lead_projection_write(*, lead: Lead, state: LeadState) -> None:
     lead.phone = str(answers.get("phone") or "")
     lead.company = str(answers.get("company") or "")
     lead.sector = str(answers.get("sector") or "")[:40]
+    lead.timeline = str(answers.get("timeline") or "")[:32]
     budget = answers.get("budget_monthly")
     lead.budget_monthly = budget if isinstance(budget, (int, float)) else None
     lead.updated = timezone.now()

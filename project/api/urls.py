@@ -1,5 +1,6 @@
 from django.urls import path
 
+from analytics import api as analytics_api
 from chat import api as chat_api
 from qualification import api as qualification_api
 from strategy import api as strategy_api
@@ -17,6 +18,9 @@ urlpatterns = [
     path("leads/<str:lead_id>/export/", qualification_api.LeadExportApi.as_view()),
     path("strategies/<str:strategy_id>/", strategy_api.StrategyDetailApi.as_view()),
     path("strategies/<str:strategy_id>/pdf", strategy_api.StrategyPdfApi.as_view()),
+    path("analytics/funnel", analytics_api.FunnelApi.as_view()),
+    path("analytics/quality", analytics_api.QualityApi.as_view()),
+    path("analytics/usage", analytics_api.UsageApi.as_view()),
     path("audit/", tenancy_api.AuditLogApi.as_view()),
     path("auth/token", tenancy_api.TokenObtainApi.as_view()),
     path("auth/refresh", tenancy_api.TokenRefreshApi.as_view()),
