@@ -66,16 +66,28 @@ def _local_day_sql(column: str, rng: Range) -> tuple[str, list]:
     """SQL for the local date of a UTC `column`, honouring DST inside the
     range, without the database's time-zone tables (MySQL's CONVERT_TZ needs
     them loaded; most servers don't have them)."""
+    def offset_at(moment: datetime) -> int:
+        return int(moment.astimezone(rng.tz).utcoffset().total_seconds() // 60)
+
     segments: list[tuple[datetime, int]] = []  # (until, offset minutes)
-    moment = rng.start
-    current: int | None = None
+    moment, current = rng.start, offset_at(rng.start)
     while moment < rng.end:
-        offset = int(moment.astimezone(rng.tz).utcoffset().total_seconds() // 60)
-        if current is None or offset != current:
-            if current is not None:
-                segments.append((moment, current))
-            current = offset
-        moment += timedelta(hours=1)
+        following = min(moment + timedelta(days=1), rng.end)
+        if offset_at(following) != current:
+            # Transitions fall on whole hours in every zone an agency uses: find the hour.
+            low, high = moment, following
+            while high - low > timedelta(hours=1):
+                middle = low + (high - low) // 2
+                middle = middle.replace(minute=0, second=0, microsecond=0)
+                if middle <= low:
+                    middle = low + timedelta(hours=1)
+                if offset_at(middle) == current:
+                    low = middle
+                else:
+                    high = middle
+            segments.append((high, current))
+            current = offset_at(high)
+        moment = following
     cases, params = [], []
     for until, offset in segments:
         cases.append(f"WHEN {column} < %s THEN %s")
