@@ -78,3 +78,44 @@ def user_memberships(user: User) -> list[Membership]:
 def membership_for(*, user_id, agency_id) -> Membership | None:
     with scope(agency=agency_id):
         return Membership.objects.select_related("user").filter(user_id=user_id, user__is_active=True).first()
+
+
+def agency_profile(actor: StaffActor) -> dict:
+    """What the console's agency settings screen shows (CONTRACT §5.1)."""
+    from qualification.scoring import DEFAULT_WEIGHTS
+    from tenancy.models import default_branding
+
+    agency = access_agency(actor)
+    branding = {**default_branding(), **(agency.branding or {})}
+    policy = agency.setting("privacy_policy") or {}
+    return {
+        "id": agency.id,
+        "name": agency.name,
+        "slug": agency.slug,
+        "locale": agency.locale,
+        "branding": {
+            "logo_url": branding.get("logo_url"),
+            "primary_color": branding.get("primary_color"),
+            "greeting": branding.get("greeting"),
+            "position": branding.get("position"),
+        },
+        "privacy_policy": {"url": policy.get("url", ""), "version": str(policy.get("version", "1"))},
+        "scoring": {**DEFAULT_WEIGHTS, **(agency.setting("scoring") or {})},
+        "notification_emails": list(agency.setting("notification_emails") or []),
+    }
+
+
+def members_list(actor: StaffActor) -> list[Membership]:
+    with scope(agency=actor.agency_id):
+        return list(Membership.objects.select_related("user").order_by("created"))
+
+
+def invitations_pending(actor: StaffActor):
+    from django.utils import timezone
+
+    from tenancy.models import Invitation
+
+    with scope(agency=actor.agency_id):
+        return list(
+            Invitation.objects.filter(accepted_at__isnull=True, expires__gt=timezone.now()).order_by("-created")
+        )
