@@ -231,7 +231,7 @@ class BrandingSerializer(serializers.Serializer):
                                            error_messages={"invalid": "Un color #rrggbb, p. ej. #4f46e5."})
     greeting = serializers.CharField(max_length=300, required=False, allow_blank=True)
     position = serializers.ChoiceField(choices=["left", "right"], required=False)
-    logo = serializers.JSONField(required=False, write_only=True,
+    logo = serializers.JSONField(required=False, write_only=True, allow_null=True,
                                  help_text="null removes the logo; upload one with multipart `logo`.")
 
     def validate_logo(self, value):
