@@ -15,7 +15,8 @@ from django_scopes import scopes_disabled
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
-FAST = {"OFFLINE_TOKENS_PER_SECOND": "400"}
+# The same configuration as the flow tests, so one server serves both.
+FAST = {"OFFLINE_TOKENS_PER_SECOND": "0", "CHAT_RATE_BURST": "100", "CHAT_RATE_MESSAGES": "1000"}
 SITE = "https://cliente.example"
 
 
@@ -172,4 +173,52 @@ async def test_open_socket_is_asked_again_on_its_next_message(web_pool, make_age
     stored = await _lead(session["conversation"])
     assert stored.consent_policy == "2026-02"
     await lead.close()
+    admin.close()
+
+
+async def _to_company(server, key, lead_socket, session):
+    lead = await lead_socket.connect(server, session["visitor_token"], origin=SITE)
+    await lead.until_type("qualification", step="consent")
+    await lead.assistant_reply()
+    for text, step in (("Sí, acepto", "name"), ("Me llamo Ana García", "company")):
+        await lead.say(text)
+        await lead.until_type("qualification", step=step)
+        await lead.assistant_reply()
+    return lead
+
+
+async def test_published_flow_asks_its_new_question_while_an_older_conversation_keeps_its_version(
+        web_pool, make_agency, lead_socket):
+    from qualification.flows import load_default_flow
+
+    server = web_pool(0, **FAST)
+    a = await sync_to_async(make_agency)()
+    admin = await sync_to_async(_staff)(server, a.admin)
+    old_session = _session(server, a.key.key, SITE).json()
+    old = await _to_company(server, a.key.key, lead_socket, old_session)
+
+    definition = load_default_flow()
+    definition["questions"].insert(3, {"field": "employees", "type": "number", "required": True,
+                                       "prompt": {"es": "¿Cuántas personas trabajáis?", "en": "How many people?"}})
+    draft = admin.post("/api/v1/flows/drafts/", json={"definition": definition})
+    assert draft.status_code == 201
+    assert admin.post(f"/api/v1/flows/versions/{draft.json()['id']}/publish/").status_code == 200
+
+    new_session = _session(server, a.key.key, SITE).json()
+    assert new_session["config"]["flow"]["version"] == 2
+    new = await _to_company(server, a.key.key, lead_socket, new_session)
+    await new.say("Panadería Sol")
+    asked = await new.until_type("qualification", step="employees")
+    assert asked["answers"]["company"] == "Panadería Sol"
+    reply = await new.assistant_reply()
+    assert "personas" in reply["text"]
+    await new.say("Somos 12")
+    after = await new.until_type("qualification", step="sector")
+    assert after["answers"]["employees"] == 12
+
+    await old.say("Panadería Sol")
+    kept = await old.until_type("qualification")
+    assert kept["step"] == "sector" and "employees" not in kept["answers"]
+    await old.close()
+    await new.close()
     admin.close()
