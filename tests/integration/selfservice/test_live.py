@@ -101,6 +101,19 @@ def _consents(conversation_id):
                     .values_list("granted", "policy_version"))
 
 
+@sync_to_async
+def _replay_mismatches(conversation_id):
+    """The renewal is an event like any other: replaying the log rebuilds the lead."""
+    from qualification.models import Lead
+    from qualification.projection import fold
+    from qualification.selectors import lead_events_all
+    from qualification.services import lead_projection_matches
+
+    with scopes_disabled():
+        lead = Lead.objects.get(conversation_id=conversation_id)
+        return lead_projection_matches(lead, fold(lead_events_all(lead)))
+
+
 async def test_new_privacy_policy_version_asks_a_returning_lead_again(web_pool, make_agency, lead_socket):
     server = web_pool(0, **FAST)
     a = await sync_to_async(make_agency)()
@@ -143,6 +156,7 @@ async def test_new_privacy_policy_version_asks_a_returning_lead_again(web_pool, 
     assert await _consents(session["conversation"]) == [(True, "1"), (True, "2")]
     stored = await _lead(session["conversation"])
     assert stored.consent_granted is True and stored.consent_policy == "2"
+    assert await _replay_mismatches(session["conversation"]) == []
     # Coming back again under the same version asks nothing more.
     await back.close()
     third = _session(server, a.key.key, SITE, visitor_token=session["visitor_token"]).json()
