@@ -1,15 +1,16 @@
-"""Staff REST: leads and their event log (CONTRACT §5)."""
+"""Staff REST: leads, their event log, and the versioned flows (CONTRACT §5)."""
 
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from project.api.pagination import CursorPagination
 from project.api.views import AgencyAPIView
 from qualification import selectors
+from tenancy.permissions import role_required
 
 
 def lead_detail_data(lead) -> dict:
@@ -100,12 +101,6 @@ class LeadExportApi(AgencyAPIView):
 
 # --- Flows (CONTRACT §5 `flows/`, issue 11) ------------------------------------------
 
-from drf_spectacular.utils import inline_serializer  # noqa: E402
-from rest_framework import status  # noqa: E402
-
-from tenancy.permissions import role_required  # noqa: E402
-
-
 class FlowVersionSerializer(serializers.Serializer):
     class Meta:
         ref_name = "FlowVersionSummary"
@@ -136,9 +131,8 @@ class FlowDefinitionInput(serializers.Serializer):
         return value
 
 
-def _flow_write_roles():
-    # Viewers read flows; admins also write them (CONTRACT §2).
-    return {"POST": "admin", "PUT": "admin", "PATCH": "admin", "DELETE": "admin"}
+# Viewers read flows; admins also write them (CONTRACT §2).
+FLOW_WRITE_ROLES = {"POST": "admin", "PUT": "admin", "PATCH": "admin", "DELETE": "admin"}
 
 
 class FlowListApi(AgencyAPIView):
@@ -164,7 +158,7 @@ class FlowDraftCreateApi(AgencyAPIView):
 
 
 class FlowVersionDetailApi(AgencyAPIView):
-    required_roles = _flow_write_roles()
+    required_roles = FLOW_WRITE_ROLES
 
     @extend_schema(responses=FlowVersionDetailSerializer)
     def get(self, request, version_id):

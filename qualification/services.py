@@ -602,6 +602,10 @@ def flow_version_publish(*, actor, version_id) -> FlowVersion:
         version.status = FlowVersion.Status.PUBLISHED
         version.published_at = timezone.now()
         version.save(update_fields=["status", "published_at"])
+        from tenancy.audit import audit_record
+
+        audit_record(agency_id=actor.agency_id, actor_user_id=actor.user_id, action="flow.publish",
+                     target=str(version.id), data={"number": version.number})
         return version
 
 

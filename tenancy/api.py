@@ -419,6 +419,16 @@ class MemberDetailApi(AgencyAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class InvitationDetailApi(AgencyAPIView):
+    permission_classes = [role_required("owner")]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, invitation_id):
+        invitation = selectors.access_invitation(self.actor, invitation_id)
+        services.invitation_revoke(actor=self.actor, invitation=invitation, ip=request_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class InvitationAcceptApi(AgencyAPIView):
     """The invited person sets their name and password (no token needed: the
     link's token is the credential, once)."""

@@ -38,6 +38,12 @@ def access_membership(actor: StaffActor, membership_id) -> Membership:
     return _access(Membership, actor, membership_id)
 
 
+def access_invitation(actor: StaffActor, invitation_id):
+    from tenancy.models import Invitation
+
+    return _access(Invitation, actor, invitation_id)
+
+
 def access_widget_key(actor: StaffActor, key_id) -> WidgetKey:
     return _access(WidgetKey, actor, key_id)
 

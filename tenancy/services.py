@@ -415,6 +415,21 @@ def invitation_create(*, actor: StaffActor, email: str, role: str, base_url: str
     return invitation, token
 
 
+def invitation_revoke(*, actor: StaffActor, invitation, ip: str = "") -> None:
+    """Withdraw a pending invitation: its link answers 404 from now on.
+    Precondition: `actor` is owner; `invitation` came from access_invitation."""
+    from project.api.errors import Forbidden
+    from tenancy.audit import audit_record
+    from tenancy.models import Invitation
+
+    if not actor.has_role("owner"):
+        raise Forbidden("Solo el propietario gestiona los miembros.")
+    with scope(agency=actor.agency_id):
+        Invitation.objects.filter(id=invitation.id, accepted_at__isnull=True).delete()
+    audit_record(agency_id=actor.agency_id, actor_user_id=actor.user_id, action="member.invite_revoke",
+                 target=str(invitation.id), ip=ip)
+
+
 def invitation_accept(*, token: str, name: str, password: str, ip: str = "") -> TokenPair:
     """Accept an invitation once: creates the user (or, for an email that
     already has an account, checks its password and adds the membership) and

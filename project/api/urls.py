@@ -26,6 +26,7 @@ urlpatterns = [
     path("agencies/", tenancy_api.SignupApi.as_view()),
     path("agency/", tenancy_api.AgencyApi.as_view()),
     path("members/", tenancy_api.MemberListApi.as_view()),
+    path("members/invitations/<str:invitation_id>/", tenancy_api.InvitationDetailApi.as_view()),
     path("members/<str:membership_id>/", tenancy_api.MemberDetailApi.as_view()),
     path("invitations/<str:token>/accept", tenancy_api.InvitationAcceptApi.as_view()),
     path("flows/", qualification_api.FlowListApi.as_view()),

@@ -7,7 +7,10 @@ from __future__ import annotations
 import re
 import uuid
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_scopes import scopes_disabled
 
@@ -35,7 +38,7 @@ def _objects_of(agency_users) -> dict[str, str]:
     """An id of each kind of object the agency owns, by URL parameter name."""
     from chat.services import widget_session_open
     from qualification.models import FlowVersion, Lead
-    from tenancy.models import AllowedOrigin, Membership
+    from tenancy.models import AllowedOrigin, Invitation, Membership
 
     session = widget_session_open(key=agency_users.key.key, origin="https://cliente.example", visitor_token=None,
                                   page_url="", locale="es", ip=f"10.1.1.{uuid.uuid4().int % 200}")
@@ -47,6 +50,9 @@ def _objects_of(agency_users) -> dict[str, str]:
             "lead_id": str(Lead.objects.get(conversation=session.conversation).id),
             "membership_id": str(Membership.objects.get(agency=agency_users.agency, user=agency_users.admin).id),
             "version_id": str(FlowVersion.objects.filter(agency=agency_users.agency).first().id),
+            "invitation_id": str(Invitation.objects.create(
+                agency=agency_users.agency, email=f"inv-{uuid.uuid4().hex[:8]}@example.com", role="agent",
+                token_hash=uuid.uuid4().hex * 2, expires=timezone.now() + timedelta(days=1)).id),
         }
     try:
         from integrations.models import WebhookDelivery, WebhookEndpoint  # noqa: F401

@@ -67,6 +67,11 @@ def test_draft_publish_and_conversations_keep_their_version(make_agency, login, 
 
     published = admin.post(f"/api/v1/flows/versions/{draft_id}/publish/")
     assert published.status_code == 200 and published.json()["status"] == "published"
+    from tenancy.models import AuditLog
+
+    with scopes_disabled():
+        entry = AuditLog.objects.get(agency=a.agency, action="flow.publish")
+    assert entry.target == draft_id and entry.data == {"number": 2} and entry.actor_user_id == a.admin.id
     listing = admin.get("/api/v1/flows/").json()
     assert listing["current_version"] == draft_id
     assert [v["number"] for v in listing["versions"]] == [2, 1]

@@ -6,6 +6,7 @@ returning lead consent again."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 import pytest
@@ -78,7 +79,7 @@ async def test_revoked_key_refuses_sessions_and_closes_open_sockets_4403(web_poo
     assert qualification["answers"]["consent"] is True
     # Reconnecting through the revoked key is refused too.
     again = await websockets.connect(server.ws_url + "/ws/v1/chat", origin=SITE)
-    await again.send('{"type":"auth","token":"%s"}' % revoked_session["visitor_token"])
+    await again.send(json.dumps({"type": "auth", "token": revoked_session["visitor_token"]}))
     assert await _close_code(again) == 4403
     await kept.close()
     admin.close()

@@ -208,3 +208,25 @@ def test_another_agency_members_are_404(two_agencies, login):
     assert owner_a.patch(f"/api/v1/members/{foreign}/", {"role": "viewer"}, format="json").status_code == 404
     assert owner_a.delete(f"/api/v1/members/{foreign}/").status_code == 404
     assert b.agent.email not in {m["user"]["email"] for m in owner_a.get("/api/v1/members/").json()["results"]}
+
+
+def test_pending_invitation_can_be_withdrawn(make_agency, two_agencies, login, api, role_matrix,
+                                             django_capture_on_commit_callbacks):
+    from tenancy.models import AuditLog
+
+    a = make_agency()
+    owner, _ = login(a.owner)
+    invitation = _invite(owner, "equivocado@x.example", "admin", django_capture_on_commit_callbacks).json()
+    token = _token_from_mail("equivocado@x.example")
+    role_matrix(a, "owner", lambda c, role: c.delete(f"/api/v1/members/invitations/{invitation['id']}/"), ok=(204,))
+    assert owner.get("/api/v1/members/").json()["invitations"] == []
+    response = api.post(f"/api/v1/invitations/{token}/accept", {"name": "x", "password": PASSWORD}, format="json")
+    assert response.status_code == 404
+    with scopes_disabled():
+        assert AuditLog.objects.filter(agency=a.agency, action="member.invite_revoke", target=invitation["id"]).exists()
+    # Another agency's invitation is not found, and stays.
+    other, _ = two_agencies
+    other_owner, _ = login(other.owner)
+    foreign = _invite(other_owner, "ajeno@x.example", "viewer", django_capture_on_commit_callbacks).json()
+    assert owner.delete(f"/api/v1/members/invitations/{foreign['id']}/").status_code == 404
+    assert [i["id"] for i in other_owner.get("/api/v1/members/").json()["invitations"]] == [foreign["id"]]

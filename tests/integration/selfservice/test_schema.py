@@ -11,6 +11,7 @@ EXPECTED = {
     "/api/v1/agency/": {"get", "patch"},
     "/api/v1/members/": {"get", "post"},
     "/api/v1/members/{membership_id}/": {"patch", "delete"},
+    "/api/v1/members/invitations/{invitation_id}/": {"delete"},
     "/api/v1/invitations/{token}/accept": {"post"},
     "/api/v1/widget-keys/": {"get", "post"},
     "/api/v1/widget-keys/{key_id}/": {"delete"},
