@@ -40,9 +40,8 @@ def test_refused(data, code):
 
 def test_size_limit():
     data = _image("PNG")
-    with override_settings(LOGO_MAX_BYTES=len(data) - 1):
-        with pytest.raises(InvalidLogo) as excinfo:
-            check_logo(data)
+    with override_settings(LOGO_MAX_BYTES=len(data) - 1), pytest.raises(InvalidLogo) as excinfo:
+        check_logo(data)
     assert excinfo.value.code == "file_too_large"
     with override_settings(LOGO_MAX_BYTES=len(data)):
         assert check_logo(data) == "PNG"
