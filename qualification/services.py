@@ -358,6 +358,14 @@ def qualification_policy_refresh(*, conversation_id, agency_id) -> Effects | Non
     """When a lead comes back (a resumed widget session), ask for consent
     again if the agency's privacy-policy version changed since they gave it.
     Returns the effects to publish after commit, or None when nothing changed."""
+    from tenancy.models import Agency
+
+    current = str((Agency.objects.get(id=agency_id).setting("privacy_policy") or {}).get("version", "1"))
+    with scope(agency=agency_id):
+        # The common case (nothing to renew) takes no lock.
+        if not Lead.objects.filter(conversation_id=conversation_id, consent_granted=True).exclude(
+                consent_policy=current).exists():
+            return None
     with transaction.atomic(), scope(agency=agency_id):
         conversation = Conversation.objects.select_for_update().select_related("agency", "flow_version").get(
             id=conversation_id
