@@ -308,18 +308,13 @@ class AgencyApi(AgencyAPIView):
     def patch(self, request):
         from django.conf import settings
 
-        from tenancy.logos import InvalidLogo, check_logo
-
         logo = None
         upload = request.FILES.get("logo")
         if upload is not None:
+            # Refused before it is read into memory.
             if upload.size > settings.LOGO_MAX_BYTES:
                 raise serializers.ValidationError({"logo": [f"El logo pesa más de {settings.LOGO_MAX_BYTES // 1024} KB."]})
             logo = upload.read()
-            try:
-                check_logo(logo)
-            except InvalidLogo as exc:
-                raise serializers.ValidationError({"logo": [str(exc)]}) from None
             changes = {}
         elif request.content_type.startswith("multipart/"):
             raise serializers.ValidationError({"logo": ["Falta el archivo `logo`."]})
@@ -327,10 +322,6 @@ class AgencyApi(AgencyAPIView):
             data = AgencySerializer(data=request.data, partial=True)
             data.is_valid(raise_exception=True)
             changes = data.validated_data
-            if "scoring" in changes:
-                merged = {**selectors.agency_profile(self.actor)["scoring"], **changes["scoring"]}
-                if sum(merged.values()) <= 0:
-                    raise serializers.ValidationError({"scoring": ["Al menos un factor debe pesar más de 0."]})
         services.agency_update(actor=self.actor, changes=changes, logo=logo, ip=request_ip(request))
         return Response(AgencySerializer(selectors.agency_profile(self.actor)).data)
 

@@ -314,15 +314,21 @@ def agency_update(*, actor: StaffActor, changes: dict, logo: bytes | None = None
     Preconditions: `actor` is admin+; `changes` was validated by the API
     (keys: name, locale, branding{primary_color, greeting, position, logo:None},
     privacy_policy{url, version}, scoring{factor: weight}, notification_emails);
-    `logo` is image bytes already checked by `tenancy.logos.check_logo`.
+    `logo` is uploaded bytes, checked here by content (400 naming `logo`);
+    the scoring weights must not all be 0 (400 naming `scoring`).
     A new privacy-policy version makes leads consent again
     (qualification.services.qualification_policy_refresh)."""
     from project.api.errors import Forbidden
     from tenancy.audit import audit_record
-    from tenancy.logos import logo_store
+    from tenancy.logos import InvalidLogo, check_logo, logo_store
 
     if not actor.has_role("admin"):
         raise Forbidden("Solo un administrador puede cambiar la agencia.")
+    if logo is not None:
+        try:
+            check_logo(logo)
+        except InvalidLogo as exc:
+            raise ApplicationError(str(exc), code="validation_error", fields={"logo": [str(exc)]}) from None
     with transaction.atomic():
         agency = Agency.objects.select_for_update().get(id=actor.agency_id)
         before_policy = dict(agency.setting("privacy_policy") or {})
@@ -345,7 +351,11 @@ def agency_update(*, actor: StaffActor, changes: dict, logo: bytes | None = None
         if "privacy_policy" in changes:
             agency_settings["privacy_policy"] = {**before_policy, **changes["privacy_policy"]}
         if "scoring" in changes:
-            agency_settings["scoring"] = {**(agency.setting("scoring") or {}), **changes["scoring"]}
+            weights = {**(agency.setting("scoring") or {}), **changes["scoring"]}
+            if sum(weights.values()) <= 0:
+                raise ApplicationError("Al menos un factor debe pesar más de 0.", code="validation_error",
+                                       fields={"scoring": ["all_zero"]})
+            agency_settings["scoring"] = weights
         if "notification_emails" in changes:
             agency_settings["notification_emails"] = list(changes["notification_emails"])
         agency.settings = agency_settings
