@@ -416,12 +416,14 @@ def invitation_create(*, actor: StaffActor, email: str, role: str, base_url: str
     link = f"{base_url.rstrip('/')}/console/invitations/{token}"
     audit_record(agency_id=actor.agency_id, actor_user_id=actor.user_id, action="member.invite",
                  target=str(invitation.id), ip=ip, data={"role": role})
+    # Sent from this process, not a task: the plaintext token must not sit in
+    # the broker. Robust: a mail failure is logged and the owner can invite again.
     transaction.on_commit(lambda: send_mail(
         subject=f"Te han invitado a {agency.name} en Markezy",
         message=(f"{actor.name or 'Alguien'} te invita a unirte a {agency.name} en Markezy como {role}.\n\n"
                  f"Acepta la invitación aquí (caduca en {settings.INVITATION_TTL.days} días, un solo uso):\n{link}\n"),
         from_email=None, recipient_list=[email],
-    ))
+    ), robust=True)
     return invitation, token
 
 
