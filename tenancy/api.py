@@ -326,6 +326,21 @@ class AgencyApi(AgencyAPIView):
         return Response(AgencySerializer(selectors.agency_profile(self.actor)).data)
 
 
+class OnboardingApi(AgencyAPIView):
+    """The first-run checklist: branding → origin → install → test chat → Clientify."""
+
+    permission_classes = [role_required("admin")]
+
+    @extend_schema(responses=inline_serializer("Onboarding", {
+        "steps": inline_serializer("OnboardingStep", {"id": serializers.CharField(), "done": serializers.BooleanField()},
+                                   many=True),
+        "complete": serializers.BooleanField(),
+        "widget_key": serializers.CharField(allow_null=True),
+        "snippet": serializers.CharField(allow_null=True)}))
+    def get(self, request):
+        return Response(selectors.onboarding_status(self.actor, base_url=_base_url(request)))
+
+
 _ROLES = ["owner", "admin", "agent", "viewer"]
 
 

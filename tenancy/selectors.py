@@ -125,3 +125,42 @@ def invitations_pending(actor: StaffActor):
         return list(
             Invitation.objects.filter(accepted_at__isnull=True, expires__gt=timezone.now()).order_by("-created")
         )
+
+
+ONBOARDING_STEPS = ("branding", "origin", "install", "test_chat", "clientify")
+
+
+def _clientify_connected(agency_id) -> bool:
+    try:
+        from integrations.models import ClientifyConnection
+    except ImportError:  # the CRM integration is not in this deployment
+        return False
+    with scope(agency=agency_id):
+        return ClientifyConnection.objects.filter(enabled=True).exclude(token_last4="").exists()
+
+
+def onboarding_status(actor: StaffActor, *, base_url: str) -> dict:
+    """The console's first-run checklist (issue 11): which steps are done,
+    and the snippet to paste into the agency's site."""
+    from chat.models import Conversation, Turn
+    from tenancy.models import AuditLog
+
+    with scope(agency=actor.agency_id):
+        updates = AuditLog.objects.filter(action="agency.update").order_by("-created").values_list("data", flat=True)[:200]
+        done = {
+            "branding": any("branding" in (data or {}).get("fields", []) for data in updates),
+            "origin": AllowedOrigin.objects.exists(),
+            # Sessions only open from allowed origins: one means the widget is on a site.
+            "install": Conversation.objects.exists(),
+            "test_chat": Turn.objects.filter(role=Turn.Role.LEAD).exists(),
+            "clientify": _clientify_connected(actor.agency_id),
+        }
+        key = WidgetKey.objects.filter(revoked_at__isnull=True).order_by("created").first()
+    snippet = (f'<script src="{base_url}/widget/v1/markezy.js" data-key="{key.key}" async></script>'
+               if key is not None else None)
+    return {
+        "steps": [{"id": step, "done": done[step]} for step in ONBOARDING_STEPS],
+        "complete": all(done.values()),
+        "widget_key": key.key if key is not None else None,
+        "snippet": snippet,
+    }

@@ -25,6 +25,7 @@ urlpatterns = [
     path("origins/<str:origin_id>/", tenancy_api.OriginDetailApi.as_view()),
     path("agencies/", tenancy_api.SignupApi.as_view()),
     path("agency/", tenancy_api.AgencyApi.as_view()),
+    path("agency/onboarding", tenancy_api.OnboardingApi.as_view()),
     path("members/", tenancy_api.MemberListApi.as_view()),
     path("members/invitations/<str:invitation_id>/", tenancy_api.InvitationDetailApi.as_view()),
     path("members/<str:membership_id>/", tenancy_api.MemberDetailApi.as_view()),

@@ -9,6 +9,7 @@ pytestmark = pytest.mark.django_db
 EXPECTED = {
     "/api/v1/agencies/": {"post"},
     "/api/v1/agency/": {"get", "patch"},
+    "/api/v1/agency/onboarding": {"get"},
     "/api/v1/members/": {"get", "post"},
     "/api/v1/members/{membership_id}/": {"patch", "delete"},
     "/api/v1/members/invitations/{invitation_id}/": {"delete"},
