@@ -435,6 +435,21 @@ class InvitationDetailApi(AgencyAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class InvitationPreviewApi(AgencyAPIView):
+    """The accept page's first read (no auth: the token is the credential)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(auth=[], responses=inline_serializer("InvitationPreview", {
+        "agency": serializers.DictField(), "email": serializers.EmailField(), "role": serializers.CharField(),
+        "expires": serializers.DateTimeField(), "existing_account": serializers.BooleanField()}))
+    def get(self, request, token):
+        preview = selectors.invitation_preview(token)
+        return Response({**preview, "agency": {"id": str(preview["agency"]["id"]), "name": preview["agency"]["name"]},
+                         "expires": preview["expires"].isoformat()})
+
+
 class InvitationAcceptApi(AgencyAPIView):
     """The invited person sets their name and password (no token needed: the
     link's token is the credential, once)."""

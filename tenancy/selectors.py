@@ -164,3 +164,18 @@ def onboarding_status(actor: StaffActor, *, base_url: str) -> dict:
         "widget_key": key.key if key is not None else None,
         "snippet": snippet,
     }
+
+
+def invitation_preview(token: str) -> dict:
+    """What the accept page shows before the invited person answers: the
+    agency, the role, and whether to ask for a new password or their own.
+    404 unknown, 410 used or expired (the token is the only credential)."""
+    from tenancy.models import Invitation
+    from tenancy.services import _token_hash, invitation_check_usable, user_for_email
+
+    with scopes_disabled():
+        invitation = Invitation.objects.select_related("agency").filter(token_hash=_token_hash(token or "")).first()
+    invitation_check_usable(invitation)
+    return {"agency": {"id": invitation.agency_id, "name": invitation.agency.name}, "email": invitation.email,
+            "role": invitation.role, "expires": invitation.expires,
+            "existing_account": user_for_email(invitation.email) is not None}

@@ -386,6 +386,16 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def invitation_check_usable(invitation) -> None:
+    """404 for no invitation, 410 `invitation_used` / `invitation_expired`."""
+    if invitation is None:
+        raise NotFound()
+    if invitation.accepted_at is not None:
+        raise InvitationGone("Esta invitación ya se ha usado.", code="invitation_used")
+    if invitation.expires <= timezone.now():
+        raise InvitationGone("Esta invitación ha caducado: pide otra.", code="invitation_expired")
+
+
 def invitation_create(*, actor: StaffActor, email: str, role: str, base_url: str, ip: str = ""):
     """Invite someone by email with a role; the email carries the single-use
     accept link `{base_url}/console/invitations/<token>`.
@@ -455,12 +465,7 @@ def invitation_accept(*, token: str, name: str, password: str, ip: str = "") -> 
     with transaction.atomic():
         with scopes_disabled():
             invitation = Invitation.objects.select_for_update().filter(token_hash=_token_hash(token or "")).first()
-        if invitation is None:
-            raise NotFound()
-        if invitation.accepted_at is not None:
-            raise InvitationGone("Esta invitación ya se ha usado.", code="invitation_used")
-        if invitation.expires <= timezone.now():
-            raise InvitationGone("Esta invitación ha caducado: pide otra.", code="invitation_expired")
+        invitation_check_usable(invitation)
         user = user_for_email(invitation.email)
         if user is None:
             problems = _password_errors(password, email=invitation.email, name=name)

@@ -29,6 +29,7 @@ urlpatterns = [
     path("members/", tenancy_api.MemberListApi.as_view()),
     path("members/invitations/<str:invitation_id>/", tenancy_api.InvitationDetailApi.as_view()),
     path("members/<str:membership_id>/", tenancy_api.MemberDetailApi.as_view()),
+    path("invitations/<str:token>/", tenancy_api.InvitationPreviewApi.as_view()),
     path("invitations/<str:token>/accept", tenancy_api.InvitationAcceptApi.as_view()),
     path("flows/", qualification_api.FlowListApi.as_view()),
     path("flows/drafts/", qualification_api.FlowDraftCreateApi.as_view()),

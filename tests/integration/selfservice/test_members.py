@@ -65,6 +65,11 @@ def test_invitation_email_accept_once_and_login(make_agency, login, api, setting
     pending = owner.get("/api/v1/members/").json()["invitations"]
     assert [i["id"] for i in pending] == [invitation["id"]]
 
+    preview = api.get(f"/api/v1/invitations/{token}/")
+    assert preview.status_code == 200
+    assert preview.json()["agency"] == {"id": str(a.agency.id), "name": a.agency.name}
+    assert preview.json()["email"] == "lucia@nueva.example" and preview.json()["role"] == "agent"
+    assert preview.json()["existing_account"] is False
     accepted = api.post(f"/api/v1/invitations/{token}/accept", {"name": "Lucía Pérez", "password": PASSWORD},
                         format="json")
     assert accepted.status_code == 200, accepted.content
@@ -81,6 +86,7 @@ def test_invitation_email_accept_once_and_login(make_agency, login, api, setting
     # Used once only.
     again = api.post(f"/api/v1/invitations/{token}/accept", {"name": "Otra", "password": PASSWORD}, format="json")
     assert again.status_code == 410 and again.json()["error"]["code"] == "invitation_used"
+    assert api.get(f"/api/v1/invitations/{token}/").status_code == 410
     assert owner.get("/api/v1/members/").json()["invitations"] == []
 
 
@@ -95,6 +101,8 @@ def test_expired_invitation_is_410(make_agency, login, api, django_capture_on_co
         Invitation.objects.filter(id=invitation["id"]).update(expires=timezone.now() - timedelta(seconds=1))
     response = api.post(f"/api/v1/invitations/{token}/accept", {"name": "T", "password": PASSWORD}, format="json")
     assert response.status_code == 410 and response.json()["error"]["code"] == "invitation_expired"
+    preview = api.get(f"/api/v1/invitations/{token}/")
+    assert preview.status_code == 410 and preview.json()["error"]["code"] == "invitation_expired"
     from tenancy.models import User
 
     assert not User.objects.filter(email="tarde@x.example").exists()
@@ -104,6 +112,7 @@ def test_unknown_token_is_404_and_weak_password_400(make_agency, login, api, dja
     unknown = api.post("/api/v1/invitations/no-existe-este-token/accept", {"name": "x", "password": PASSWORD},
                        format="json")
     assert unknown.status_code == 404
+    assert api.get("/api/v1/invitations/no-existe-este-token/").status_code == 404
     a = make_agency()
     owner, _ = login(a.owner)
     _invite(owner, "debil@x.example", "viewer", django_capture_on_commit_callbacks)
@@ -122,6 +131,7 @@ def test_existing_user_joins_with_their_own_password(two_agencies, login, api, d
     owner_a, _ = login(a.owner)
     _invite(owner_a, b.agent.email, "admin", django_capture_on_commit_callbacks)
     token = _token_from_mail(b.agent.email)
+    assert api.get(f"/api/v1/invitations/{token}/").json()["existing_account"] is True
     wrong = api.post(f"/api/v1/invitations/{token}/accept", {"name": "", "password": "otra-contraseña-larga"},
                      format="json")
     assert wrong.status_code == 400 and "password" in wrong.json()["error"]["fields"]

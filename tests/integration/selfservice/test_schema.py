@@ -13,6 +13,7 @@ EXPECTED = {
     "/api/v1/members/": {"get", "post"},
     "/api/v1/members/{membership_id}/": {"patch", "delete"},
     "/api/v1/members/invitations/{invitation_id}/": {"delete"},
+    "/api/v1/invitations/{token}/": {"get"},
     "/api/v1/invitations/{token}/accept": {"post"},
     "/api/v1/widget-keys/": {"get", "post"},
     "/api/v1/widget-keys/{key_id}/": {"delete"},
