@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import re
 import uuid
-
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from django_scopes import scopes_disabled
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +53,11 @@ def _objects_of(agency_users) -> dict[str, str]:
                 agency=agency_users.agency, email=f"inv-{uuid.uuid4().hex[:8]}@example.com", role="agent",
                 token_hash=uuid.uuid4().hex * 2, expires=timezone.now() + timedelta(days=1)).id),
         }
+        from strategy.models import Strategy
+
+        ids["strategy_id"] = str(Strategy.objects.create(
+            agency=agency_users.agency, lead_id=ids["lead_id"], answers_version=0, status=Strategy.Status.READY,
+            pdf_name=f"strategies/{agency_users.agency.id}/x.pdf").id)
     try:
         from integrations.models import WebhookDelivery, WebhookEndpoint  # noqa: F401
     except ImportError:

@@ -79,7 +79,11 @@ async def test_qualified_lead_gets_ready_pdf_link_and_exactly_one_email(
     attachments = [part for part in message.iter_attachments() if part.get_content_type() == "application/pdf"]
     assert len(attachments) == 1 and attachments[0].get_content().startswith(b"%PDF")
     assert message.get_body(("html",)) is not None and message.get_body(("plain",)) is not None
-    assert ready["pdf_url"] in message.get_body(("plain",)).get_content()
+    import re
+
+    [emailed_link] = re.findall(r"https?://\S+/pdf\?token=\S+", message.get_body(("plain",)).get_content())
+    assert emailed_link.startswith(ready["pdf_url"].split("?")[0])
+    assert httpx.get(emailed_link, timeout=20).content == response.content
     wait_until(lambda: smtp_sink.to(agency.owner.email), timeout=30)
 
     # Staff see it on the lead and fetch it with their token; nobody else can.
