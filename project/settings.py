@@ -253,6 +253,10 @@ EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Markezy <no-reply@markezy.localhost>")
 
 SIGNUP_ENABLED = env_bool("SIGNUP_ENABLED", True)
+SIGNUP_PER_IP_PER_HOUR = env_int("SIGNUP_PER_IP_PER_HOUR", 5 if PRODUCTION else 100)
+INVITATION_TTL = timedelta(days=env_int("INVITATION_TTL_DAYS", 7))
+# Logos are shown in the widget on customers' sites and in strategy PDFs.
+LOGO_MAX_BYTES = env_int("LOGO_MAX_BYTES", 1024 * 1024)
 # Kept outside the database on purpose: replayed after restoring a backup (RGPD).
 ERASURE_LOG_PATH = env_str("ERASURE_LOG_PATH", str(VAR_DIR / "erasures.jsonl"))
 # A random marker in the assistant's system prompt; output containing it is never sent (issue 9).

@@ -347,6 +347,57 @@ def _understand(conversation: Conversation, writer: _LeadWriter, flow: dict, set
     return reason, "", True
 
 
+def _policy_version(conversation: Conversation) -> str:
+    return str((conversation.agency.setting("privacy_policy") or {}).get("version", "1"))
+
+
+def _renew_consent_if_outdated(conversation: Conversation, writer: _LeadWriter, flow: dict, settings: dict) -> bool:
+    """A lead who consented to an older privacy policy than the agency's
+    current one is asked again: consent is cleared (the other answers stay)
+    and the flow goes back to the consent question. True when it did."""
+    current = _policy_version(conversation)
+    if not writer.state.consent_granted or writer.state.consent_policy == current:
+        return False
+    if not any(q["type"] == "consent" for q in flow.get("questions", [])):
+        return False
+    writer.record("consent.renewal_required", {"policy_from": writer.state.consent_policy, "policy_to": current},
+                  actor="system")
+    conversation.consent_granted = False
+    _advance(conversation, writer, flow, settings)
+    return True
+
+
+def qualification_policy_refresh(*, conversation_id, agency_id) -> Effects | None:
+    """When a lead comes back (a resumed widget session), ask for consent
+    again if the agency's privacy-policy version changed since they gave it.
+    Returns the effects to publish after commit, or None when nothing changed."""
+    from tenancy.models import Agency
+
+    current = str((Agency.objects.get(id=agency_id).setting("privacy_policy") or {}).get("version", "1"))
+    with scope(agency=agency_id):
+        # The common case (nothing to renew) takes no lock.
+        if not Lead.objects.filter(conversation_id=conversation_id, consent_granted=True).exclude(
+                consent_policy=current).exists():
+            return None
+    with transaction.atomic(), scope(agency=agency_id):
+        conversation = Conversation.objects.select_for_update().select_related("agency", "flow_version").get(
+            id=conversation_id
+        )
+        lead = Lead.objects.select_for_update().select_related("conversation").filter(conversation=conversation).first()
+        if lead is None:
+            return None
+        writer = _LeadWriter(lead)
+        flow, settings = _flow(conversation), _settings(conversation)
+        if not _renew_consent_if_outdated(conversation, writer, flow, settings):
+            return None
+        writer.save()
+        frames = [_qualification_frame(conversation, writer.state)]
+        conversation_touch(conversation)
+        from chat.services import _summary
+
+        return Effects(conversation.id, conversation.agency_id, frames=frames, summary=_summary(conversation))
+
+
 def qualification_on_lead_message(*, conversation: Conversation, turn: Turn, hints: dict | None = None) -> Outcome:
     """Understand a lead message against the current step and advance.
 
@@ -357,6 +408,9 @@ def qualification_on_lead_message(*, conversation: Conversation, turn: Turn, hin
     the conversation."""
     flow, settings = _flow(conversation), _settings(conversation)
     writer = _LeadWriter(_lock_lead(conversation))
+    if _renew_consent_if_outdated(conversation, writer, flow, settings):
+        # The message is read against the consent question it now stands at.
+        hints = None
     reason, preface, handled = _understand(conversation, writer, flow, settings, turn.text, hints)
     if not handled:
         return Outcome(frames=[], reply=prompts.closing_plan(conversation, flow, writer.state.answers, turn.text),
@@ -569,6 +623,10 @@ def flow_version_publish(*, actor, version_id) -> FlowVersion:
         version.status = FlowVersion.Status.PUBLISHED
         version.published_at = timezone.now()
         version.save(update_fields=["status", "published_at"])
+        from tenancy.audit import audit_record
+
+        audit_record(agency_id=actor.agency_id, actor_user_id=actor.user_id, action="flow.publish",
+                     target=str(version.id), data={"number": version.number})
         return version
 
 
