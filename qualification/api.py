@@ -30,9 +30,18 @@ def lead_detail_data(lead) -> dict:
         "consent": {"granted": lead.consent_granted, "policy": lead.consent_policy or None,
                     "at": lead.consent_at.isoformat() if lead.consent_at else None},
         "qualified_at": lead.qualified_at.isoformat() if lead.qualified_at else None,
+        "crm": _crm(lead),
         "created": lead.created.isoformat(),
         "updated": lead.updated.isoformat(),
     }
+
+
+def _crm(lead) -> dict | None:
+    try:
+        from integrations.selectors import crm_for_lead
+    except ImportError:  # the CRM sync is not installed in this build
+        return None
+    return crm_for_lead(agency_id=lead.agency_id, lead_id=lead.id)
 
 
 class LeadListApi(AgencyAPIView):

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from chat import api as chat_api
+from integrations import api as integrations_api
 from qualification import api as qualification_api
 from tenancy import api as tenancy_api
 from widget import views as widget_views
@@ -14,6 +15,16 @@ urlpatterns = [
     path("leads/<str:lead_id>/", qualification_api.LeadDetailApi.as_view()),
     path("leads/<str:lead_id>/events/", qualification_api.LeadEventsApi.as_view()),
     path("leads/<str:lead_id>/export/", qualification_api.LeadExportApi.as_view()),
+    path("leads/<str:lead_id>/resync/", integrations_api.LeadResyncApi.as_view()),
+    path("integrations/clientify/", integrations_api.ClientifyIntegrationApi.as_view()),
+    path("integrations/clientify/dead-letters/", integrations_api.ClientifyDeadLettersApi.as_view()),
+    path("webhooks/", integrations_api.WebhookListApi.as_view()),
+    path("webhooks/clientify/<str:secret>", integrations_api.ClientifyInboundApi.as_view()),
+    path("webhooks/<str:endpoint_id>/", integrations_api.WebhookDetailApi.as_view()),
+    path("webhooks/<str:endpoint_id>/rotate-secret/", integrations_api.WebhookRotateSecretApi.as_view()),
+    path("webhooks/<str:endpoint_id>/deliveries/", integrations_api.WebhookDeliveriesApi.as_view()),
+    path("webhooks/<str:endpoint_id>/deliveries/<str:delivery_id>/replay/",
+         integrations_api.WebhookDeliveryReplayApi.as_view()),
     path("audit/", tenancy_api.AuditLogApi.as_view()),
     path("auth/token", tenancy_api.TokenObtainApi.as_view()),
     path("auth/refresh", tenancy_api.TokenRefreshApi.as_view()),
