@@ -1,0 +1,224 @@
+"""The Clientify sync against the emulator (a real loopback server): exactly one
+contact per lead whatever fails, the breaker, permanent errors, erasure."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django_scopes import scope, scopes_disabled
+
+from tests.integration.crm.helpers import connect, qualified_lead_row, qualified_lead_via_chat, staff_actor
+
+pytestmark = pytest.mark.django_db
+
+
+def _run_queued_syncs(queued, *, rounds: int = 30) -> list[str]:
+    """Run every queued `crm_sync` (and the retries they queue) to the end."""
+    from integrations.tasks import crm_sync
+
+    statuses = []
+    for _ in range(rounds):
+        batch = queued.named("integrations.tasks.crm_sync")
+        if not batch:
+            return statuses
+        queued.clear()
+        for kwargs in batch:
+            kwargs.pop("due_at", None)  # the test is the clock: run retries now
+            statuses.append(crm_sync(**kwargs))
+    raise AssertionError(f"syncs still queued after {rounds} rounds: {statuses[-10:]}")
+
+
+def _state(lead):
+    from integrations.models import CrmSync
+
+    with scope(agency=lead.agency_id):
+        return CrmSync.objects.get(lead_id=lead.id)
+
+
+def test_qualified_lead_becomes_one_contact_with_tags_fields_note_and_deal(
+        make_agency, crm, queued, login, django_capture_on_commit_callbacks):
+    from qualification.models import LeadEvent
+
+    a = make_agency()
+    connect(a)
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = qualified_lead_via_chat(a, ip="10.8.0.1")
+    assert lead.status == "qualified"
+    assert [k["lead_id"] for k in queued.named("integrations.tasks.crm_sync")] == [str(lead.id)]
+    assert _run_queued_syncs(queued) == ["synced"]
+
+    (contact,) = crm.contacts()
+    assert (contact["first_name"], contact["last_name"]) == ("Ana", "García López")
+    assert [e["email"] for e in contact["emails"]] == ["ana.garcia@correo.es"]
+    assert contact["phones"][0]["phone"] == "+34612345678"
+    assert contact["company"] == "Panadería Sol"
+    assert contact["status"] in ("hot-lead", "warm-lead", "cold-lead")
+    assert set(contact["tags"]) >= {"hosteleria", "Markezy"}
+    fields = {cf["field"]: cf["value"] for cf in contact["custom_fields"]}
+    assert fields["markezy_budget_monthly"] == "2000"
+    assert fields["markezy_lead_id"] == str(lead.id)
+    assert contact["gdpr_accept"] is True
+    (note,) = crm.notes(contact["id"])
+    assert note["name"] == "Estrategia Markezy" and "Puntuación Markezy" in note["comment"]
+    (deal,) = crm.deals()
+    assert deal["amount"] == "2000.00" and deal["contact"] == contact["url"]
+
+    # Later syncs update the same contact: no second contact, deal or (unchanged) note.
+    from integrations.services import crm_sync_request
+
+    with django_capture_on_commit_callbacks(execute=True):
+        crm_sync_request(lead_id=lead.id, agency_id=a.agency.id)
+    assert _run_queued_syncs(queued) == ["synced"]
+    assert len(crm.contacts()) == 1 and len(crm.deals()) == 1 and len(crm.notes(contact["id"])) == 1
+    assert len(crm.requests(method="POST", path=r"^/contacts/$")) == 1
+    assert len(crm.requests(method="PUT", path=rf"^/contacts/{contact['id']}/$")) == 1
+
+    state = _state(lead)
+    assert (state.status, state.contact_id, state.deal_id) == ("synced", contact["id"], deal["id"])
+    with scopes_disabled():
+        assert LeadEvent.objects.filter(lead=lead, type="crm.synced").count() == 1
+
+    client, _ = login(a.agent)
+    detail = client.get(f"/api/v1/leads/{lead.id}/").json()
+    assert detail["crm"]["status"] == "synced" and detail["crm"]["contact_id"] == contact["id"]
+    listed = client.get("/api/v1/conversations/").json()["results"]
+    assert [c["crm"] for c in listed if c["lead_id"] == str(lead.id)] == [{"status": "synced"}]
+
+
+def test_timeout_after_commit_does_not_duplicate(make_agency, crm, queued):
+    from integrations.services import crm_sync_run
+
+    a = make_agency()
+    connect(a)
+    lead = qualified_lead_row(a.agency, n=1)
+    # Clientify stores the contact, then answers only after our client gave up.
+    crm.inject("timeout_after_commit", path=r"^/contacts/$", method="POST", delay=2.0)
+    first = crm_sync_run(lead_id=lead.id, agency_id=a.agency.id, reset=True)
+    assert first.status == "pending" and first.retry_in is not None
+    assert len(crm.contacts()) == 1  # it did land upstream
+    second = crm_sync_run(lead_id=lead.id, agency_id=a.agency.id)
+    assert second.status == "synced"
+    assert len(crm.contacts()) == 1
+    assert len(crm.requests(method="POST", path=r"^/contacts/$")) == 1
+    assert _state(lead).contact_id == crm.contacts()[0]["id"]
+
+
+def test_rate_limit_retry_after_is_honoured(make_agency, crm, queued):
+    from integrations.services import crm_sync_run
+
+    a = make_agency()
+    connect(a)
+    lead = qualified_lead_row(a.agency, n=2)
+    crm.inject("rate_limit", path=r"^/contacts/", retry_after="42")
+    outcome = crm_sync_run(lead_id=lead.id, agency_id=a.agency.id, reset=True)
+    assert outcome.status == "pending" and 42 <= outcome.retry_in <= 43.1
+    # The task turns a wait longer than one hop into several hops, never one long countdown.
+    from integrations.retry import MAX_HOP_SECONDS
+
+    assert MAX_HOP_SECONDS < 600
+
+
+def test_bad_token_is_reported_not_retried(make_agency, crm, queued, login, django_capture_on_commit_callbacks):
+    from integrations.models import ClientifyConnection, WebhookDelivery
+    from integrations.services import webhook_endpoint_create
+    from integrations.tasks import crm_sync
+
+    a = make_agency()
+    admin, _ = login(a.admin)
+    bad = admin.put("/api/v1/integrations/clientify/", {"api_token": "nope", "enabled": True}, format="json")
+    assert bad.status_code == 400 and bad.json()["error"]["fields"]["api_token"]
+    connect(a)
+    webhook_endpoint_create(actor=staff_actor(a.admin, a.agency, "admin"), url="https://hooks.example/x",
+                            event_types=["crm.sync_failed"])
+    lead = qualified_lead_row(a.agency, n=3)
+    with scope(agency=a.agency.id):  # the token is revoked in Clientify after it was saved
+        ClientifyConnection.objects.filter(agency=a.agency).update(api_token="revocado")
+    queued.clear()
+    before = len(crm.requests())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert crm_sync(lead_id=str(lead.id), agency_id=str(a.agency.id), reset=True) == "failed"
+    assert queued.named("integrations.tasks.crm_sync") == []  # not retried
+    assert len(crm.requests()) == before + 1  # the one refused call, not repeated
+    state = _state(lead)
+    assert state.status == "failed" and state.dead_lettered and state.last_error_status == 401
+    with scope(agency=a.agency.id):
+        (delivery,) = WebhookDelivery.objects.filter(type="crm.sync_failed")
+    assert delivery.payload["data"]["lead"] == str(lead.id) and delivery.payload["data"]["permanent"] is True
+    assert len(queued.named("integrations.tasks.webhook_deliver")) == 1
+    health = admin.get("/api/v1/integrations/clientify/").json()
+    assert "token" in health["health"]["last_error"]
+    dead = admin.get("/api/v1/integrations/clientify/dead-letters/").json()["results"]
+    assert [d["lead"] for d in dead] == [str(lead.id)]
+    # A validation error (400) is permanent too.
+    lead2 = qualified_lead_row(a.agency, n=4)
+    connect(a)
+    crm.inject("error", status=400, path=r"^/contacts/$", method="POST")
+    assert crm_sync(lead_id=str(lead2.id), agency_id=str(a.agency.id), reset=True) == "failed"
+    assert _state(lead2).last_error_status == 400
+
+
+def test_erased_lead_is_deleted_upstream_and_never_recreated(make_agency, crm, queued, login, settings, tmp_path,
+                                                             django_capture_on_commit_callbacks):
+    from integrations.services import crm_sync_request, crm_sync_run
+    from integrations.tasks import crm_erase
+
+    settings.ERASURE_LOG_PATH = str(tmp_path / "erasures.jsonl")
+    a = make_agency()
+    connect(a)
+    lead = qualified_lead_via_chat(a, ip="10.8.0.2", email="borrar.me@correo.es")
+    assert crm_sync_run(lead_id=lead.id, agency_id=a.agency.id, reset=True).status == "synced"
+    assert len(crm.contacts()) == 1
+    owner, _ = login(a.owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert owner.delete(f"/api/v1/leads/{lead.id}/").status_code == 204
+    (erase,) = queued.named("integrations.tasks.crm_erase")
+    crm_erase(**erase)
+    assert crm.contacts() == []
+    assert len(crm.requests(method="DELETE")) == 1
+    # A stale retry, a new request, a manual resync: nothing comes back.
+    assert crm_sync_run(lead_id=lead.id, agency_id=a.agency.id).status == "erased"
+    with django_capture_on_commit_callbacks(execute=True):
+        crm_sync_request(lead_id=lead.id, agency_id=a.agency.id)
+    _run_queued_syncs(queued)
+    assert owner.post(f"/api/v1/leads/{lead.id}/resync/").status_code == 409
+    assert crm.contacts() == []
+    assert _state(lead).status == "erased" and _state(lead).email_sent == ""
+
+
+def test_outage_breaker_limits_calls_and_everything_syncs_after(make_agency, crm, queued, settings, login):
+    from integrations.services import crm_sync_run
+
+    settings.CRM_BREAKER_THRESHOLD = 3
+    settings.CRM_BREAKER_COOLDOWN_SECONDS = 0.3
+    a = make_agency()
+    connect(a)
+    leads = [qualified_lead_row(a.agency, n=10 + i) for i in range(10)]
+    before = len(crm.requests())
+    crm.inject("error", status=503, times=None)
+    outage_started = time.monotonic()
+    statuses = [crm_sync_run(lead_id=lead.id, agency_id=a.agency.id, reset=True).status for lead in leads]
+    assert statuses[:3] == ["pending"] * 3 and set(statuses[3:]) == {"breaker_open"}
+    admin, _ = login(a.admin)
+    assert admin.get("/api/v1/integrations/clientify/").json()["health"]["breaker"]["state"] == "open"
+    # The outage goes on: every lead keeps retrying, as fast as the test can.
+    while time.monotonic() - outage_started < 1.5:
+        for lead in leads:
+            crm_sync_run(lead_id=lead.id, agency_id=a.agency.id)
+    outage = time.monotonic() - outage_started
+    calls_during_outage = len(crm.requests()) - before
+    # Three to open it, then one probe per cool-down at most.
+    assert calls_during_outage <= 3 + outage / 0.3 + 1
+    assert calls_during_outage < 10 * 3  # far fewer than one call per lead per round
+    crm.clear_faults()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        results = [crm_sync_run(lead_id=lead.id, agency_id=a.agency.id).status for lead in leads]
+        if set(results) == {"synced"}:
+            break
+        time.sleep(0.1)
+    assert set(results) == {"synced"}
+    assert len(crm.contacts()) == 10
+    health = admin.get("/api/v1/integrations/clientify/").json()["health"]
+    assert health["breaker"]["state"] == "closed" and health["consecutive_failures"] == 0
+    assert health["last_success"] is not None
