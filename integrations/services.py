@@ -790,7 +790,9 @@ def _uuid(value) -> uuid.UUID:
 
 
 def _int(value) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
     try:
-        return int(value) if value not in (None, "", False, True) else None
-    except (TypeError, ValueError):
+        return int(value)
+    except ValueError:
         return None
