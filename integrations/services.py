@@ -291,11 +291,10 @@ def crm_sync_run(*, lead_id, agency_id, reset: bool = False) -> SyncOutcome:
         if lead is None:
             return SyncOutcome("skipped")
         connection = ClientifyConnection.objects.filter(enabled=True).first()
-        state = _ensure_state(lead)
         if connection is None or not connection.api_token:
-            if state.status != CrmSync.Status.SYNCED:
-                CrmSync.objects.filter(id=state.id).update(last_error="Clientify no está conectado.")
+            # Nothing to record: connecting Clientify queues every qualified lead not synced yet.
             return SyncOutcome("not_connected")
+        state = _ensure_state(lead)
         if state.dead_lettered and not reset:
             return SyncOutcome("dead")
         admitted, probe, wait = _breaker_admit(connection.id)

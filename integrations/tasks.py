@@ -8,7 +8,6 @@ below the broker's visibility timeout, and a longer wait is carried as
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 
 from django.conf import settings
@@ -20,15 +19,8 @@ from project.celery import app
 
 
 def _later(task, countdown: float, **kwargs) -> None:
-    """Run ``task`` again in ``countdown`` seconds (≤ one hop)."""
-    countdown = max(0.0, min(countdown, MAX_HOP_SECONDS))
-    if getattr(settings, "CELERY_EMBEDDED", False):
-        # The embedded pool ignores countdowns: wait on a timer rather than spin.
-        timer = threading.Timer(countdown, task.apply_async, kwargs={"kwargs": kwargs})
-        timer.daemon = True
-        timer.start()
-        return
-    task.apply_async(kwargs=kwargs, countdown=countdown)
+    """Run ``task`` again in ``countdown`` seconds (at most one hop)."""
+    task.apply_async(kwargs=kwargs, countdown=max(0.0, min(countdown, MAX_HOP_SECONDS)))
 
 
 def _wait_for(due_at: str | None) -> float:

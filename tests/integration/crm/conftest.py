@@ -29,6 +29,7 @@ class Queue:
 
     def __init__(self):
         self.calls: list[tuple[str, dict]] = []
+        self.options: list[dict] = []
         self.lock = threading.Lock()
 
     def named(self, name: str) -> list[dict]:
@@ -38,6 +39,7 @@ class Queue:
     def clear(self) -> None:
         with self.lock:
             self.calls.clear()
+            self.options.clear()
 
 
 @pytest.fixture
@@ -49,6 +51,7 @@ def queued(monkeypatch):
     def record(self, args=None, kwargs=None, **options):
         with queue.lock:
             queue.calls.append((self.name, dict(kwargs or {})))
+            queue.options.append(dict(options))
 
     monkeypatch.setattr(MarkezyTask, "apply_async", record)
     return queue

@@ -104,19 +104,35 @@ def test_timeout_after_commit_does_not_duplicate(make_agency, crm, queued):
     assert _state(lead).contact_id == crm.contacts()[0]["id"]
 
 
-def test_rate_limit_retry_after_is_honoured(make_agency, crm, queued):
-    from integrations.services import crm_sync_run
+def test_retry_after_is_honoured_and_long_waits_are_rescheduled_in_hops(make_agency, crm, queued):
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    from integrations.retry import MAX_HOP_SECONDS
+    from integrations.tasks import crm_sync
+    from project.celery import MAX_COUNTDOWN
 
     a = make_agency()
     connect(a)
     lead = qualified_lead_row(a.agency, n=2)
-    crm.inject("rate_limit", path=r"^/contacts/", retry_after="42")
-    outcome = crm_sync_run(lead_id=lead.id, agency_id=a.agency.id, reset=True)
-    assert outcome.status == "pending" and 42 <= outcome.retry_in <= 43.1
-    # The task turns a wait longer than one hop into several hops, never one long countdown.
-    from integrations.retry import MAX_HOP_SECONDS
-
-    assert MAX_HOP_SECONDS < 600
+    crm.inject("rate_limit", path=r"^/contacts/", retry_after="1200")
+    queued.clear()
+    assert crm_sync(lead_id=str(lead.id), agency_id=str(a.agency.id), reset=True) == "pending"
+    ((kwargs,), (options,)) = queued.named("integrations.tasks.crm_sync"), queued.options
+    assert options["countdown"] == MAX_HOP_SECONDS < MAX_COUNTDOWN
+    wait = (datetime.fromisoformat(kwargs["due_at"]) - timezone.now()).total_seconds()
+    assert 1190 <= wait <= 1202  # Retry-After honoured in full
+    # Woken after the first hop, the task waits again instead of calling Clientify.
+    calls = len(crm.requests())
+    queued.clear()
+    assert crm_sync(**kwargs) == "waiting"
+    assert len(crm.requests()) == calls
+    ((again,), (options,)) = queued.named("integrations.tasks.crm_sync"), queued.options
+    assert again["due_at"] == kwargs["due_at"] and options["countdown"] <= MAX_HOP_SECONDS
+    # Once due, it runs and syncs.
+    kwargs.pop("due_at")
+    assert crm_sync(**kwargs) == "synced"
 
 
 def test_bad_token_is_reported_not_retried(make_agency, crm, queued, login, django_capture_on_commit_callbacks):
