@@ -238,3 +238,17 @@ def test_outage_breaker_limits_calls_and_everything_syncs_after(make_agency, crm
     health = admin.get("/api/v1/integrations/clientify/").json()["health"]
     assert health["breaker"]["state"] == "closed" and health["consecutive_failures"] == 0
     assert health["last_success"] is not None
+
+
+def test_connecting_clientify_queues_qualified_leads_not_synced_yet(make_agency, crm, queued,
+                                                                   django_capture_on_commit_callbacks):
+    from integrations.services import crm_sync_run
+
+    a = make_agency()
+    waiting = qualified_lead_row(a.agency, n=40)
+    assert crm_sync_run(lead_id=waiting.id, agency_id=a.agency.id, reset=True).status == "not_connected"
+    with django_capture_on_commit_callbacks(execute=True):
+        connect(a)
+    assert [k["lead_id"] for k in queued.named("integrations.tasks.crm_sync")] == [str(waiting.id)]
+    assert _run_queued_syncs(queued) == ["synced"]
+    assert len(crm.contacts()) == 1

@@ -47,9 +47,15 @@ def _objects_of(agency_users) -> dict[str, str]:
             "lead_id": str(Lead.objects.get(conversation=session.conversation).id),
         }
     try:
-        from integrations.models import WebhookDelivery, WebhookEndpoint  # noqa: F401
+        from integrations.models import WebhookDelivery, WebhookEndpoint
     except ImportError:
-        pass
+        return ids
+    with scopes_disabled():
+        endpoint = WebhookEndpoint.objects.create(agency=agency_users.agency, url="https://hooks.example/b",
+                                                  secret="whsec_b")
+        delivery = WebhookDelivery.objects.create(agency=agency_users.agency, endpoint=endpoint,
+                                                  event_id=uuid.uuid4(), type="lead.qualified", payload={})
+    ids.update(endpoint_id=str(endpoint.id), delivery_id=str(delivery.id))
     return ids
 
 
