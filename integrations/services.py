@@ -121,7 +121,9 @@ def webhook_emit(*, agency_id, type: str, data: dict) -> None:
     from integrations.tasks import webhook_deliver
 
     if type not in EVENT_TYPES:
-        raise ValueError(f"unknown webhook event type {type!r}")
+        # A caller's typo must not break the write it announces; CONTRACT §7 lists the types.
+        log.warning("webhook_unknown_event_type", type=type)
+        return
     with transaction.atomic(), scope(agency=agency_id):
         endpoints = [e for e in WebhookEndpoint.objects.filter(active=True).order_by("created") if e.wants(type)]
         if not endpoints:
@@ -299,10 +301,8 @@ def crm_sync_run(*, lead_id, agency_id, reset: bool = False) -> SyncOutcome:
             return SyncOutcome("dead")
         admitted, probe, wait = _breaker_admit(connection.id)
         if not admitted:
-            # Refused by our own breaker: no call was made, so it is not an attempt.
-            CrmSync.objects.filter(id=state.id).update(
-                next_attempt_at=timezone.now() + timedelta(seconds=wait),
-                last_error="Clientify no responde; reintento cuando se recupere.")
+            # Refused by our own breaker: no call was made, so it is not an attempt (and
+            # nothing is written: the row may be locked by a sync waiting on a slow Clientify).
             return SyncOutcome("breaker_open", retry_in=wait)
         verdict: bool | None = None
         error = ""

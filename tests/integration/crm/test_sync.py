@@ -40,12 +40,20 @@ def test_qualified_lead_becomes_one_contact_with_tags_fields_note_and_deal(
         make_agency, crm, queued, login, django_capture_on_commit_callbacks):
     from qualification.models import LeadEvent
 
+    from integrations.models import WebhookDelivery
+    from integrations.services import webhook_endpoint_create
+
     a = make_agency()
     connect(a)
+    webhook_endpoint_create(actor=staff_actor(a.admin, a.agency, "admin"), url="https://hooks.example/q",
+                            event_types=["lead.qualified"])
     with django_capture_on_commit_callbacks(execute=True):
         lead = qualified_lead_via_chat(a, ip="10.8.0.1")
     assert lead.status == "qualified"
     assert [k["lead_id"] for k in queued.named("integrations.tasks.crm_sync")] == [str(lead.id)]
+    with scope(agency=a.agency.id):
+        (announced,) = WebhookDelivery.objects.filter(type="lead.qualified")
+    assert announced.payload["data"]["lead"] == str(lead.id) and announced.payload["data"]["score"] == lead.score
     assert _run_queued_syncs(queued) == ["synced"]
 
     (contact,) = crm.contacts()
@@ -78,6 +86,10 @@ def test_qualified_lead_becomes_one_contact_with_tags_fields_note_and_deal(
     assert (state.status, state.contact_id, state.deal_id) == ("synced", contact["id"], deal["id"])
     with scopes_disabled():
         assert LeadEvent.objects.filter(lead=lead, type="crm.synced").count() == 1
+
+    from django.core.management import call_command
+
+    call_command("rebuild_leads")  # crm.synced is in the log and the replay still matches
 
     client, _ = login(a.agent)
     detail = client.get(f"/api/v1/leads/{lead.id}/").json()
@@ -252,3 +264,29 @@ def test_connecting_clientify_queues_qualified_leads_not_synced_yet(make_agency,
     assert [k["lead_id"] for k in queued.named("integrations.tasks.crm_sync")] == [str(waiting.id)]
     assert _run_queued_syncs(queued) == ["synced"]
     assert len(crm.contacts()) == 1
+
+
+def test_a_correction_after_qualification_updates_the_same_contact(make_agency, crm, queued,
+                                                                  django_capture_on_commit_callbacks):
+    import uuid
+
+    from chat.services import lead_message_receive
+    from tenancy.actors import VisitorActor
+
+    a = make_agency()
+    connect(a)
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = qualified_lead_via_chat(a, ip="10.8.0.3")
+    _run_queued_syncs(queued)
+    (contact,) = crm.contacts()
+    assert contact["company"] == "Panadería Sol"
+    with scopes_disabled():
+        conversation = lead.conversation
+    visitor = VisitorActor(agency_id=a.agency.id, conversation_id=conversation.id, visitor_id=conversation.visitor_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        lead_message_receive(visitor=visitor, client_id=uuid.uuid4(), text="Perdona, mi empresa es Horno Luna")
+    assert queued.named("integrations.tasks.crm_sync"), "a correction must queue a sync"
+    assert _run_queued_syncs(queued)[-1] == "synced"
+    (contact,) = crm.contacts()
+    assert contact["company"] == "Horno Luna"
+    assert len(crm.deals()) == 1
