@@ -49,8 +49,17 @@ def crm_state_data(state: CrmSync | None) -> dict | None:
     }
 
 
-def crm_for_lead(*, agency_id, lead_id) -> dict | None:
-    """The lead detail's `crm` key: its sync state, or null when it was never queued."""
+def crm_for_lead(*, agency_id, lead_id, lead=None) -> dict | None:
+    """The lead detail's `crm` key: its sync state, or null when it was never queued.
+
+    Pass ``lead`` when a list `select_related("crm_sync")`: no query then."""
+    from qualification.models import Lead
+
+    if lead is not None and Lead.crm_sync.is_cached(lead):
+        try:
+            return crm_state_data(lead.crm_sync)
+        except CrmSync.DoesNotExist:
+            return None
     with scope(agency=agency_id):
         return crm_state_data(CrmSync.objects.filter(lead_id=lead_id).first())
 

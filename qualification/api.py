@@ -41,7 +41,7 @@ def _crm(lead) -> dict | None:
         from integrations.selectors import crm_for_lead
     except ImportError:  # the CRM sync is not installed in this build
         return None
-    return crm_for_lead(agency_id=lead.agency_id, lead_id=lead.id)
+    return crm_for_lead(agency_id=lead.agency_id, lead_id=lead.id, lead=lead)
 
 
 class LeadListApi(AgencyAPIView):

@@ -272,3 +272,21 @@ def test_inbound_hooks_reflect_the_crm_status(make_agency, login, crm, queued):
     other = anonymous.post(url, {"hook": {"event": "deal.saved"}, "data": {"id": 999999, "contact": 999998,
                                                                           "status_desc": "Lost"}}, format="json")
     assert other.json()["handled"] is False
+
+
+def test_lead_list_carries_the_crm_state_without_a_query_per_lead(make_agency, login, crm, queued,
+                                                                 django_assert_max_num_queries):
+    from integrations.services import crm_sync_run
+
+    a = make_agency()
+    connect(a)
+    leads = [qualified_lead_row(a.agency, n=60 + i) for i in range(6)]
+    for lead in leads[:3]:
+        assert crm_sync_run(lead_id=lead.id, agency_id=a.agency.id, reset=True).status == "synced"
+    agent, _ = login(a.agent)
+    agent.get("/api/v1/leads/")  # warm caches (auth, throttles)
+    with django_assert_max_num_queries(8):
+        results = agent.get("/api/v1/leads/").json()["results"]
+    by_id = {r["id"]: r["crm"] for r in results}
+    assert [by_id[str(lead.id)]["status"] for lead in leads[:3]] == ["synced"] * 3
+    assert [by_id[str(lead.id)] for lead in leads[3:]] == [None] * 3
