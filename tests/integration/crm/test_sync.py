@@ -290,3 +290,33 @@ def test_a_correction_after_qualification_updates_the_same_contact(make_agency, 
     (contact,) = crm.contacts()
     assert contact["company"] == "Horno Luna"
     assert len(crm.deals()) == 1
+
+
+def test_strategy_summary_and_pdf_link_become_a_new_note(make_agency, crm, queued, monkeypatch):
+    import sys
+    import types
+
+    from integrations.services import crm_sync_run
+
+    a = make_agency()
+    connect(a)
+    lead = qualified_lead_row(a.agency, n=50)
+    notes: dict = {}
+    # The strategy pipeline's read (it lands separately): what it returns goes into the note.
+    fake = types.ModuleType("strategy.selectors")
+    fake.strategy_crm_note = lambda *, agency_id, lead_id: notes.get(str(lead_id))
+    monkeypatch.setitem(sys.modules, "strategy.selectors", fake)
+    assert crm_sync_run(lead_id=lead.id, agency_id=a.agency.id, reset=True).status == "synced"
+    (contact,) = crm.contacts()
+    (first,) = crm.notes(contact["id"])
+    assert "La estrategia aún no está lista." in first["comment"]
+    notes[str(lead.id)] = {"summary": "Campaña local en redes con reservas online.",
+                           "pdf_url": "https://app.example/s/abc.pdf"}
+    assert crm_sync_run(lead_id=lead.id, agency_id=a.agency.id, reset=True).status == "synced"
+    assert len(crm.contacts()) == 1 and len(crm.deals()) == 1
+    first, second = crm.notes(contact["id"])
+    assert "Campaña local en redes con reservas online." in second["comment"]
+    assert "https://app.example/s/abc.pdf" in second["comment"]
+    # The same strategy again adds nothing.
+    assert crm_sync_run(lead_id=lead.id, agency_id=a.agency.id, reset=True).status == "synced"
+    assert len(crm.notes(contact["id"])) == 2
