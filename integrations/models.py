@@ -75,6 +75,8 @@ class CrmSync(models.Model):
     # The address last sent upstream, so an erasure can find a contact whose id we never learnt.
     email_sent = EncryptedTextField(blank=True, default="")
     deal_id = models.BigIntegerField(null=True, blank=True)
+    # Set before a deal is created: if that answer is lost, the retry looks for the deal first.
+    deal_requested_at = models.DateTimeField(null=True, blank=True)
     note_digest = models.CharField(max_length=64, blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True, default="")

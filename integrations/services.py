@@ -401,6 +401,7 @@ def _push(client: ClientifyClient, state: CrmSync, lead: LeadSnapshot, mapping: 
         except ClientifyNotFound:
             # Deleted by hand in Clientify: find it again or recreate it.
             state.contact_id, state.contact_url, state.deal_id, state.note_digest = None, "", None, ""
+            state.deal_requested_at = None
     if contact is None and lead.email:
         found = client.find_contact_by_email(lead.email)
         if found is not None:
@@ -416,7 +417,10 @@ def _push(client: ClientifyClient, state: CrmSync, lead: LeadSnapshot, mapping: 
         client.add_note(contact.id, name=name, comment=comment)
         state.note_digest = digest
     if state.deal_id is None and lead.budget_monthly is not None:
-        deal = client.create_deal(**build_deal(lead, contact_url=contact.url, mapping=mapping))
+        deal = client.find_deal_for_contact(contact.url) if state.deal_requested_at else None
+        if deal is None:
+            state.deal_requested_at = timezone.now()
+            deal = client.create_deal(**build_deal(lead, contact_url=contact.url, mapping=mapping))
         state.deal_id = deal.id
 
 

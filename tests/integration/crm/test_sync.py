@@ -320,3 +320,18 @@ def test_strategy_summary_and_pdf_link_become_a_new_note(make_agency, crm, queue
     # The same strategy again adds nothing.
     assert crm_sync_run(lead_id=lead.id, agency_id=a.agency.id, reset=True).status == "synced"
     assert len(crm.notes(contact["id"])) == 2
+
+
+def test_a_lost_deal_answer_does_not_open_a_second_deal(make_agency, crm, queued):
+    from integrations.services import crm_sync_run
+
+    a = make_agency()
+    connect(a)
+    lead = qualified_lead_row(a.agency, n=60)
+    crm.inject("drop_after_commit", path=r"^/deals/$", method="POST")
+    assert crm_sync_run(lead_id=lead.id, agency_id=a.agency.id, reset=True).status == "pending"
+    assert len(crm.deals()) == 1  # it landed, we never heard
+    assert crm_sync_run(lead_id=lead.id, agency_id=a.agency.id).status == "synced"
+    (deal,) = crm.deals()
+    assert _state(lead).deal_id == deal["id"]
+    assert len(crm.requests(method="POST", path=r"^/deals/$")) == 1
