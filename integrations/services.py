@@ -75,6 +75,7 @@ class SyncOutcome:
     retry_in: float | None = None
     contact_id: int | None = None
     error: str = ""
+    changed: bool = False  # the lead's sync status changed (live consoles are told)
 
 
 # --- Public interface called by the rest of the code ------------------------------------------
@@ -311,7 +312,27 @@ def crm_sync_run(*, lead_id, agency_id, reset: bool = False) -> SyncOutcome:
                 outcome, verdict, error = _sync_locked(lead_id, agency_id, connection, reset=reset)
         finally:
             _breaker_record(connection.id, ok=verdict, probe=probe, error=error)
-        return outcome
+    if outcome.changed:
+        _announce_status(lead_id=lead_id, agency_id=agency_id)
+    return outcome
+
+
+def _announce_status(*, lead_id, agency_id) -> None:
+    """Tell live consoles the lead's new `crm` status (`conversation.updated`), after commit.
+
+    Best effort: the sync is done and stored; a console that misses this sees
+    the status on its next update or reload."""
+    from chat.hub import publish_from_sync
+    from chat.services import Effects, _summary
+    from qualification.models import Lead
+
+    try:
+        with scope(agency=agency_id):
+            lead = Lead.objects.select_related("conversation", "crm_sync").get(id=lead_id)
+            summary = _summary(lead.conversation, lead=lead)
+        publish_from_sync(Effects(lead.conversation_id, lead.agency_id, summary=summary))
+    except Exception as exc:  # noqa: BLE001 - a notification must never undo or fail a sync
+        log.warning("crm_status_announce_failed", lead=str(lead_id), error=repr(exc))
 
 
 def _ensure_state(lead) -> CrmSync:
@@ -334,6 +355,7 @@ def _sync_locked(lead_id, agency_id, connection, *, reset: bool) -> tuple[SyncOu
     from qualification.models import Lead
 
     state = CrmSync.objects.select_for_update().get(lead_id=lead_id)
+    before = state.status
     if state.status == CrmSync.Status.ERASED or CrmTombstone.objects.filter(lead_id=lead_id).exists():
         return SyncOutcome("erased"), None, ""
     if reset:
@@ -361,12 +383,14 @@ def _sync_locked(lead_id, agency_id, connection, *, reset: bool) -> tuple[SyncOu
         if isinstance(exc, ClientifyAuthError):
             ClientifyConnection.objects.filter(id=connection.id).update(
                 last_error="Clientify ha rechazado el token: vuelve a conectar la cuenta.", last_failure_at=now)
-        return SyncOutcome("failed", contact_id=state.contact_id, error=state.last_error), None, ""
+        return SyncOutcome("failed", contact_id=state.contact_id, error=state.last_error,
+                           changed=before != state.status), None, ""
     except ClientifyTransientError as exc:
         state.attempts += 1
         if state.attempts >= settings.CRM_SYNC_MAX_ATTEMPTS:
             _fail(state, exc, now=now)
-            return SyncOutcome("failed", contact_id=state.contact_id, error=state.last_error), False, str(exc)
+            return SyncOutcome("failed", contact_id=state.contact_id, error=state.last_error,
+                               changed=before != state.status), False, str(exc)
         delay = backoff_delay(state.attempts, base=settings.CRM_RETRY_BASE_SECONDS,
                               cap=settings.CRM_RETRY_CAP_SECONDS, retry_after=exc.retry_after)
         state.status = CrmSync.Status.PENDING
@@ -375,7 +399,7 @@ def _sync_locked(lead_id, agency_id, connection, *, reset: bool) -> tuple[SyncOu
         state.updated = now
         state.save()
         return SyncOutcome("pending", retry_in=delay, contact_id=state.contact_id,
-                           error=state.last_error), False, str(exc)
+                           error=state.last_error, changed=before != state.status), False, str(exc)
     state.status = CrmSync.Status.SYNCED
     state.last_error, state.last_error_status = "", None
     state.next_attempt_at = None
@@ -385,7 +409,7 @@ def _sync_locked(lead_id, agency_id, connection, *, reset: bool) -> tuple[SyncOu
     state.save()
     if first_sync:
         _lead_event_append(lead_id, type="crm.synced", data={"contact": state.contact_id})
-    return SyncOutcome("synced", contact_id=state.contact_id), True, ""
+    return SyncOutcome("synced", contact_id=state.contact_id, changed=before != state.status), True, ""
 
 
 def _push(client: ClientifyClient, state: CrmSync, lead: LeadSnapshot, mapping: dict | None) -> None:

@@ -37,8 +37,12 @@ def _state(lead):
 
 
 def test_qualified_lead_becomes_one_contact_with_tags_fields_note_and_deal(
-        make_agency, crm, queued, login, django_capture_on_commit_callbacks):
+        make_agency, crm, queued, login, django_capture_on_commit_callbacks, monkeypatch):
+    import chat.hub
     from qualification.models import LeadEvent
+
+    published = []
+    monkeypatch.setattr(chat.hub, "publish_from_sync", lambda effects: published.append(effects))
 
     from integrations.models import WebhookDelivery
     from integrations.services import webhook_endpoint_create
@@ -55,6 +59,9 @@ def test_qualified_lead_becomes_one_contact_with_tags_fields_note_and_deal(
         (announced,) = WebhookDelivery.objects.filter(type="lead.qualified")
     assert announced.payload["data"]["lead"] == str(lead.id) and announced.payload["data"]["score"] == lead.score
     assert _run_queued_syncs(queued) == ["synced"]
+    # Live consoles learn the new status through `conversation.updated`.
+    assert [e.summary["crm"] for e in published] == [{"status": "synced"}]
+    assert published[0].summary["lead_id"] == str(lead.id) and published[0].frames == []
 
     (contact,) = crm.contacts()
     assert (contact["first_name"], contact["last_name"]) == ("Ana", "García López")
@@ -79,6 +86,7 @@ def test_qualified_lead_becomes_one_contact_with_tags_fields_note_and_deal(
         crm_sync_request(lead_id=lead.id, agency_id=a.agency.id)
     assert _run_queued_syncs(queued) == ["synced"]
     assert len(crm.contacts()) == 1 and len(crm.deals()) == 1 and len(crm.notes(contact["id"])) == 1
+    assert len(published) == 1  # still synced: nothing new to announce
     assert len(crm.requests(method="POST", path=r"^/contacts/$")) == 1
     assert len(crm.requests(method="PUT", path=rf"^/contacts/{contact['id']}/$")) == 1
 
