@@ -779,7 +779,7 @@ def webhook_deliver_run(*, delivery_id, agency_id) -> float | None:
                 if not 200 <= code < 300:
                     error = f"HTTP {code}"
             except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}" or type(exc).__name__
+                error = f"{type(exc).__name__}: {exc}".rstrip(": ")
         delivery.attempts += 1
         delivery.last_attempt_at = now
         delivery.response_code = code
