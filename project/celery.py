@@ -12,6 +12,7 @@ asynchronously, in a small thread pool of the calling process.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 
@@ -33,7 +34,15 @@ class MarkezyTask(Task):
 
         if getattr(settings, "CELERY_EMBEDDED", False):
             context = copy_context()
-            _embedded_pool().submit(context.run, self._run_embedded, args or (), kwargs or {})
+            submit = lambda: _embedded_pool().submit(context.run, self._run_embedded, args or (), kwargs or {})  # noqa: E731
+            countdown = options.get("countdown") or 0
+            if countdown > 0:
+                # A retry's countdown is honoured here too, so it waits instead of spinning.
+                timer = threading.Timer(countdown, submit)
+                timer.daemon = True
+                timer.start()
+            else:
+                submit()
             return None
         return super().apply_async(args, kwargs, **options)
 

@@ -228,6 +228,18 @@ LLM_PRICE_CURRENCY = env_str("LLM_PRICE_CURRENCY", "USD")
 STRATEGY_PDF_LINK_TTL_DAYS = env_int("STRATEGY_PDF_LINK_TTL_DAYS", 30)
 
 CLIENTIFY_BASE_URL = env_str("CLIENTIFY_BASE_URL", "https://api.clientify.net/v1")
+# CRM sync (integrations/): per-call timeouts, retries of one lead's sync, the per-agency breaker.
+CRM_HTTP_TIMEOUT = (float(env_str("CRM_CONNECT_TIMEOUT", "3.05")), float(env_str("CRM_READ_TIMEOUT", "10")))
+CRM_SYNC_MAX_ATTEMPTS = env_int("CRM_SYNC_MAX_ATTEMPTS", 12)
+CRM_RETRY_BASE_SECONDS = float(env_str("CRM_RETRY_BASE_SECONDS", "5"))
+CRM_RETRY_CAP_SECONDS = float(env_str("CRM_RETRY_CAP_SECONDS", "900"))
+CRM_BREAKER_THRESHOLD = env_int("CRM_BREAKER_THRESHOLD", 5)
+CRM_BREAKER_COOLDOWN_SECONDS = float(env_str("CRM_BREAKER_COOLDOWN_SECONDS", "60"))
+# Outbound webhooks (CONTRACT §7): retried with backoff for 24 h, then dead-lettered.
+WEBHOOK_TIMEOUT_SECONDS = float(env_str("WEBHOOK_TIMEOUT_SECONDS", "10"))
+WEBHOOK_RETRY_WINDOW_SECONDS = float(env_str("WEBHOOK_RETRY_WINDOW_SECONDS", str(24 * 3600)))
+WEBHOOK_RETRY_BASE_SECONDS = float(env_str("WEBHOOK_RETRY_BASE_SECONDS", "30"))
+WEBHOOK_RETRY_CAP_SECONDS = float(env_str("WEBHOOK_RETRY_CAP_SECONDS", str(6 * 3600)))
 
 EMAIL_URL = env_str("EMAIL_URL")
 if EMAIL_URL:

@@ -31,6 +31,7 @@ def lead_detail_data(lead) -> dict:
         "consent": {"granted": lead.consent_granted, "policy": lead.consent_policy or None,
                     "at": lead.consent_at.isoformat() if lead.consent_at else None},
         "qualified_at": lead.qualified_at.isoformat() if lead.qualified_at else None,
+        "crm": _crm(lead),
         "created": lead.created.isoformat(),
         "updated": lead.updated.isoformat(),
     }
@@ -42,6 +43,14 @@ def _strategy_brief(lead) -> dict | None:
     except ImportError:  # the strategy pipeline is not installed in this build
         return None
     return strategy_brief(strategy_latest_for_lead(agency_id=lead.agency_id, lead_id=lead.id))
+
+
+def _crm(lead) -> dict | None:
+    try:
+        from integrations.selectors import crm_for_lead
+    except ImportError:  # the CRM sync is not installed in this build
+        return None
+    return crm_for_lead(agency_id=lead.agency_id, lead_id=lead.id, lead=lead)
 
 
 class LeadListApi(AgencyAPIView):

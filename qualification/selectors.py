@@ -33,7 +33,7 @@ def access_lead(actor: StaffActor, lead_id, *, lock: bool = False) -> Lead:
 
 def leads_list(actor: StaffActor, *, status: str | None = None, sector: str | None = None):
     with scope(agency=actor.agency_id):
-        qs = Lead.objects.select_related("conversation")
+        qs = Lead.objects.select_related("conversation", "crm_sync")
         if status:
             qs = qs.filter(status=status)
         if sector:

@@ -230,6 +230,10 @@ def _qualify(conversation: Conversation, writer: _LeadWriter, settings: dict) ->
     writer.record("lead.qualified", {}, actor="system")
     conversation.status = Conversation.Status.QUALIFIED
     transaction.on_commit(_strategy_hook(writer.lead.id, writer.lead.agency_id))
+    transaction.on_commit(_crm_hook(writer.lead.id, writer.lead.agency_id, qualified={
+        "lead": str(writer.lead.id), "conversation": str(conversation.id), "score": result.score,
+        "sector": str(writer.state.answers.get("sector") or "") or None,
+    }))
 
 
 def _strategy_hook(lead_id, agency_id):
@@ -243,6 +247,19 @@ def _strategy_hook(lead_id, agency_id):
     return queue
 
 
+def _crm_hook(lead_id, agency_id, *, qualified: dict | None = None):
+    def queue() -> None:
+        try:
+            from integrations.services import crm_sync_request, webhook_emit
+        except ImportError:  # CRM sync and webhooks are not installed in this build
+            return
+        crm_sync_request(lead_id=lead_id, agency_id=agency_id)
+        if qualified is not None:
+            webhook_emit(agency_id=agency_id, type="lead.qualified", data=qualified)
+
+    return queue
+
+
 def _rescore_if_qualified(conversation: Conversation, writer: _LeadWriter, settings: dict) -> None:
     if writer.state.status == "qualified":
         from qualification.scoring import score_lead
@@ -252,6 +269,7 @@ def _rescore_if_qualified(conversation: Conversation, writer: _LeadWriter, setti
         if result.score != writer.state.score or result.reasons != writer.state.score_reasons:
             writer.record("score.changed", {"score": result.score, "reasons": result.reasons}, actor="system")
         transaction.on_commit(_strategy_hook(writer.lead.id, writer.lead.agency_id))
+        transaction.on_commit(_crm_hook(writer.lead.id, writer.lead.agency_id))
 
 
 def _apply(conversation, writer: _LeadWriter, flow, settings, field_name: str, value, *, kind: str) -> None:

@@ -2,6 +2,7 @@ from django.urls import path
 
 from analytics import api as analytics_api
 from chat import api as chat_api
+from integrations import api as integrations_api
 from qualification import api as qualification_api
 from strategy import api as strategy_api
 from tenancy import api as tenancy_api
@@ -21,6 +22,16 @@ urlpatterns = [
     path("analytics/funnel", analytics_api.FunnelApi.as_view()),
     path("analytics/quality", analytics_api.QualityApi.as_view()),
     path("analytics/usage", analytics_api.UsageApi.as_view()),
+    path("leads/<str:lead_id>/resync/", integrations_api.LeadResyncApi.as_view()),
+    path("integrations/clientify/", integrations_api.ClientifyIntegrationApi.as_view()),
+    path("integrations/clientify/dead-letters/", integrations_api.ClientifyDeadLettersApi.as_view()),
+    path("webhooks/", integrations_api.WebhookListApi.as_view()),
+    path("webhooks/clientify/<str:secret>", integrations_api.ClientifyInboundApi.as_view()),
+    path("webhooks/<str:endpoint_id>/", integrations_api.WebhookDetailApi.as_view()),
+    path("webhooks/<str:endpoint_id>/rotate-secret/", integrations_api.WebhookRotateSecretApi.as_view()),
+    path("webhooks/<str:endpoint_id>/deliveries/", integrations_api.WebhookDeliveriesApi.as_view()),
+    path("webhooks/<str:endpoint_id>/deliveries/<str:delivery_id>/replay/",
+         integrations_api.WebhookDeliveryReplayApi.as_view()),
     path("audit/", tenancy_api.AuditLogApi.as_view()),
     path("auth/token", tenancy_api.TokenObtainApi.as_view()),
     path("auth/refresh", tenancy_api.TokenRefreshApi.as_view()),

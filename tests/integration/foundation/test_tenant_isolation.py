@@ -59,9 +59,15 @@ def _objects_of(agency_users) -> dict[str, str]:
             agency=agency_users.agency, lead_id=ids["lead_id"], answers_version=0, status=Strategy.Status.READY,
             pdf_name=f"strategies/{agency_users.agency.id}/x.pdf").id)
     try:
-        from integrations.models import WebhookDelivery, WebhookEndpoint  # noqa: F401
+        from integrations.models import WebhookDelivery, WebhookEndpoint
     except ImportError:
-        pass
+        return ids
+    with scopes_disabled():
+        endpoint = WebhookEndpoint.objects.create(agency=agency_users.agency, url="https://hooks.example/b",
+                                                  secret="whsec_b")
+        delivery = WebhookDelivery.objects.create(agency=agency_users.agency, endpoint=endpoint,
+                                                  event_id=uuid.uuid4(), type="lead.qualified", payload={})
+    ids.update(endpoint_id=str(endpoint.id), delivery_id=str(delivery.id))
     return ids
 
 
