@@ -48,12 +48,17 @@ def leads_group(agency_id) -> str:
     return f"leads.{agency_id}"
 
 
+# How long a socket holds a persisted frame that came before its predecessor.
+SEQ_GAP_WAIT = 0.5
+
+
 class Sink:
     """One socket's view of one conversation: drops persisted frames it has
     already sent (by seq) and the part of a delta it already has (by offset),
     and holds live frames while the socket's replay is still being sent."""
 
-    __slots__ = ("send_text", "conversation_id", "last_seq", "offsets", "completed", "buffer", "tag", "staff", "key_id")
+    __slots__ = ("send_text", "conversation_id", "last_seq", "offsets", "completed", "buffer", "tag", "staff", "key_id",
+                 "ahead", "gap_timer")
 
     def __init__(self, send_text, conversation_id: str, *, last_seq: int = 0, staff: bool = False, tag: bool = False,
                  key_id: str | None = None):
@@ -67,6 +72,9 @@ class Sink:
         # Staff sockets watch many conversations: their frames name which one.
         self.tag = tag
         self.key_id = key_id
+        # Persisted frames that arrived before a lower seq, held until it comes.
+        self.ahead: dict[int, dict] = {}
+        self.gap_timer: asyncio.TimerHandle | None = None
 
     async def deliver(self, frame: dict) -> None:
         if self.buffer is not None:
@@ -77,7 +85,9 @@ class Sink:
     async def go_live(self, replay: list[dict], live_turn: "LiveTurn | None") -> None:
         """Send the replay, then the streaming turn so far, then what arrived meanwhile."""
         for frame in replay:
-            await self._send(frame)
+            # The replay is read in seq order and leaves out staff-only frames
+            # for leads: its gaps are not reordering, nothing to wait for.
+            await self._send(frame, in_order=True)
         if live_turn is not None:
             await self._send(F.turn_started_frame(turn_id=live_turn.turn_id, role=live_turn.role, agent_name=live_turn.agent_name))
             await self._send(F.turn_delta_frame(turn_id=live_turn.turn_id, offset=0, text=live_turn.text))
@@ -87,20 +97,30 @@ class Sink:
                 await self._send(frame)
         self.buffer = None
 
-    async def _send(self, frame: dict) -> None:
-        if frame.get("staff_only") and not self.staff:
-            return
+    async def _send(self, frame: dict, *, in_order: bool = False) -> None:
         kind = frame.get("type")
         seq = frame.get("seq")
         if seq is not None:
-            if seq <= self.last_seq:
+            if seq <= self.last_seq or seq in self.ahead:
                 return
-            if kind == "note" and not self.staff:
+            if seq > self.last_seq + 1 and not in_order:
+                # Two publishers of one conversation (the socket's own write and a
+                # background task's, or two processes) can reach this process out
+                # of order. Dropping the lower seq would lose it; sending it late
+                # would break "seq grows by one": hold this one until the gap fills.
+                self._hold(seq, frame)
                 return
-            self.last_seq = seq
-            if kind == "turn.completed":
-                self.completed.add(frame["turn"])
-        elif kind == "turn.started":
+            await self._persisted(frame, seq)
+            while self.last_seq + 1 in self.ahead:
+                held = self.ahead.pop(self.last_seq + 1)
+                await self._persisted(held, held["seq"])
+            if not self.ahead and self.gap_timer is not None:
+                self.gap_timer.cancel()
+                self.gap_timer = None
+            return
+        if frame.get("staff_only") and not self.staff:
+            return
+        if kind == "turn.started":
             turn = frame["turn"]
             if turn in self.offsets or turn in self.completed:
                 return
@@ -127,6 +147,32 @@ class Sink:
             self.offsets[turn] = end
             frame = {"type": "turn.delta", "turn": turn, "offset": offset, "text": text}
         await self._emit(frame)
+
+    async def _persisted(self, frame: dict, seq: int) -> None:
+        # A staff-only frame still takes its place in the order a lead's socket sees.
+        self.last_seq = seq
+        if not self.staff and (frame.get("staff_only") or frame.get("type") == "note"):
+            return
+        if frame.get("type") == "turn.completed":
+            self.completed.add(frame["turn"])
+        await self._emit(frame)
+
+    def _hold(self, seq: int, frame: dict) -> None:
+        self.ahead[seq] = frame
+        if self.gap_timer is None:
+            # A frame lost on the way (a full channel) must not stall the socket.
+            loop = asyncio.get_running_loop()
+            self.gap_timer = loop.call_later(SEQ_GAP_WAIT, lambda: loop.create_task(self._release()))
+
+    async def _release(self) -> None:
+        self.gap_timer = None
+        if self.ahead:
+            log.warning("seq_gap", conversation=self.conversation_id, have=self.last_seq, next=min(self.ahead))
+        while self.ahead:
+            seq = min(self.ahead)
+            held = self.ahead.pop(seq)
+            if seq > self.last_seq:
+                await self._persisted(held, seq)
 
     async def _emit(self, frame: dict) -> None:
         if self.tag:

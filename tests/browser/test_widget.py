@@ -336,3 +336,36 @@ def test_works_under_a_strict_host_csp(web_pool, transactional_db, make_agency, 
     assert refused == [] and violations == []
     assert colour == "rgb(79, 70, 229)"  # the agency colour: the stylesheet applied
     assert panel["width"] >= 300 and panel["height"] >= 400
+
+
+def test_agency_logo_uploaded_through_the_api_shows_in_the_header(web_pool, transactional_db, make_agency, site,
+                                                                  in_browser, login):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="0")
+    a = make_agency(origins=(site.origin,))
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (255, 120, 0)).save(buffer, format="PNG")
+    admin, _ = login(a.admin)
+    response = admin.patch("/api/v1/agency/", {"logo": SimpleUploadedFile("logo.png", buffer.getvalue(), "image/png")},
+                           format="multipart")
+    assert response.status_code == 200, response.content
+    _page(site, server, a.key.key)
+
+    def scenario(browser):
+        page = browser.new_page()
+        page.goto(site.origin + "/")
+        page.get_by_role("button", name="Abrir el chat").click()
+        logo = page.locator("header img.logo")
+        logo.wait_for()
+        for _ in range(50):
+            if logo.evaluate("img => img.complete && img.naturalWidth > 0"):
+                break
+            page.wait_for_timeout(100)
+        return logo.evaluate("img => [img.naturalWidth, img.getAttribute('alt'), img.src]")
+
+    width, alt, src = in_browser(scenario)
+    assert width == 64 and alt == "" and src.startswith(server.base_url)

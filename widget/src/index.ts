@@ -9,7 +9,7 @@ type Frame = { [key: string]: any };
 type Step = { field: string; type: string; required?: boolean; choices?: { value: string; label: string }[] };
 type Config = {
   agency_name?: string; primary_color?: string; greeting?: string; position?: string; locale?: string;
-  privacy_policy?: { url?: string; version?: string }; flow?: { steps?: Step[] };
+  logo_url?: string | null; privacy_policy?: { url?: string; version?: string }; flow?: { steps?: Step[] };
 };
 type Saved = { token?: string; lastSeq: number; queue: { client_id: string; text: string }[] };
 type Listener = (data: any) => void;
@@ -281,6 +281,13 @@ class Widget {
     const title = el("h2", "", c.agency_name || this.t.title);
     const close = el("button", "", "×");
     close.setAttribute("aria-label", this.t.close);
+    if (c.logo_url && /^https?:\/\//.test(c.logo_url)) {
+      // Decorative: the agency's name is the heading right next to it.
+      const logo = el("img", "logo") as HTMLImageElement;
+      logo.src = c.logo_url; logo.alt = ""; logo.decoding = "async";
+      logo.onerror = () => logo.remove();
+      header.append(logo);
+    }
     header.append(title, close);
     const track = el("div", "bar");
     track.setAttribute("role", "progressbar");

@@ -16,6 +16,7 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:3px solid va
 .panel[hidden],.greet[hidden]{display:none}
 header{background:var(--p);color:var(--on);padding:14px 16px;display:flex;align-items:center;gap:10px}
 header h2{margin:0;font-size:16px;font-weight:650;flex:1}
+header .logo{width:28px;height:28px;border-radius:6px;object-fit:contain;background:#fff;flex:none}
 header button{width:32px;height:32px;border-radius:8px;font-size:20px;line-height:1}
 .bar{height:4px;background:rgba(15,23,42,.08)}
 .bar i{display:block;height:100%;width:0;background:var(--p);transition:width .4s}

@@ -100,3 +100,49 @@ async def test_gap_is_never_forwarded():
     await sink.deliver({"type": "turn.delta", "turn": "t1", "offset": 0, "text": "Ho"})
     await sink.deliver({"type": "turn.delta", "turn": "t1", "offset": 5, "text": "xx"})
     assert _text(socket.sent, "t1") == "Ho"
+
+
+async def test_a_frame_ahead_of_a_gap_waits_for_it_so_seq_order_holds():
+    """The socket's own write (seq 41) and a background task's (seq 42) can
+    reach a process in either order; the client still sees 41 then 42."""
+    socket = Socket()
+    sink = Sink(socket, "c1", last_seq=40)
+    await sink.go_live([], None)
+    await sink.deliver({"seq": 42, "type": "strategy", "status": "queued"})
+    await sink.deliver({"type": "turn.delta", "turn": "t", "offset": 0, "text": "hola"})  # unstored: not held
+    await sink.deliver({"seq": 41, "type": "qualification", "step": "done"})
+    await sink.deliver({"seq": 42, "type": "strategy", "status": "queued"})  # a duplicate of the held one
+    assert [(f["type"], f.get("seq")) for f in socket.sent] == [
+        ("turn.started", None), ("turn.delta", None), ("qualification", 41), ("strategy", 42)]
+    assert sink.gap_timer is None and sink.ahead == {}
+
+
+async def test_a_lost_frame_stalls_nothing_and_staff_only_frames_keep_the_leads_order():
+    import asyncio
+
+    import chat.hub as hub_module
+
+    hub_module.SEQ_GAP_WAIT = 0.05
+    try:
+        socket = Socket()
+        sink = Sink(socket, "c1", last_seq=1)
+        await sink.go_live([], None)
+        # A note (staff only) takes seq 2: the lead skips it without waiting for it.
+        await sink.deliver({"seq": 2, "type": "note", "staff_only": True, "text": "privada"})
+        await sink.deliver({"seq": 3, "type": "message", "text": "a"})
+        # seq 4 never arrives (a full channel): 5 goes out after the wait.
+        await sink.deliver({"seq": 5, "type": "message", "text": "b"})
+        assert [f["seq"] for f in socket.sent] == [3]
+        await asyncio.sleep(0.15)
+        assert [f["seq"] for f in socket.sent] == [3, 5] and sink.last_seq == 5
+        await sink.deliver({"seq": 4, "type": "message", "text": "late"})  # too late: dropped, not out of order
+        assert [f["seq"] for f in socket.sent] == [3, 5]
+    finally:
+        hub_module.SEQ_GAP_WAIT = 0.5
+
+
+async def test_replay_gaps_are_not_waited_for():
+    socket = Socket()
+    sink = Sink(socket, "c1", last_seq=0)
+    await sink.go_live([{"seq": 1, "type": "message"}, {"seq": 3, "type": "message"}], None)  # 2 was staff-only
+    assert [f["seq"] for f in socket.sent] == [1, 3] and sink.ahead == {}
