@@ -214,8 +214,12 @@ class LeadConsumer(_JsonSocket):
             if not await self._within_rate():
                 return
             hints = await self._llm_hints(text)
+            from chat.llm.registry import provider_for_agency
+
+            # The offline provider reads only the scripted text: no history to load for it.
+            with_history = provider_for_agency(self.agency_settings).name != "offline"
             effects = await database_sync_to_async(services.lead_message_receive)(
-                visitor=visitor, client_id=client_id, text=text, hints=hints
+                visitor=visitor, client_id=client_id, text=text, hints=hints, with_history=with_history
             )
             if effects.duplicate:
                 # The acknowledgement again, to this socket only.

@@ -43,6 +43,7 @@ class TurnRunner:
         self.agency_id = agency_id
         self.plan = plan
         self.agency_settings = agency_settings or {}
+        self.settings_known = agency_settings is not None
         self.turn_id = str(uuid.uuid4())
         self._stop = asyncio.Event()
         self.stop_reason: str | None = None
@@ -172,7 +173,8 @@ class TurnRunner:
 
         from chat.guard import OutputGuard
 
-        patterns = await database_sync_to_async(_allowed_link_patterns)(self.agency_id)
+        patterns = await database_sync_to_async(_allowed_link_patterns)(
+            self.agency_id, self.agency_settings if self.settings_known else None)
         return OutputGuard(canary=settings.PROMPT_CANARY, allowed_origins=patterns)
 
     async def _store(self, turn, provider_name: str, *, stopped: bool, failed: bool, usage, first_token, started) -> None:
@@ -198,18 +200,23 @@ class TurnRunner:
                                                             "reason": "output_guard"}, staff_only=True)
 
 
-def _allowed_link_patterns(agency_id) -> list[str]:
-    """The agency's own sites, and its privacy policy's: links the assistant may show."""
+def _allowed_link_patterns(agency_id, agency_settings: dict | None = None) -> list[str]:
+    """The agency's own sites, and its privacy policy's: links the assistant may
+    show. `agency_settings` (the socket read them at auth) saves reading the agency."""
     from django_scopes import scopes_disabled
 
-    from tenancy.models import Agency
+    from tenancy.models import Agency, default_settings
     from tenancy.origins import InvalidOrigin, normalize_origin
     from tenancy.selectors import agency_origin_patterns
 
     patterns = agency_origin_patterns(agency_id)
-    with scopes_disabled():
-        agency = Agency.objects.filter(id=agency_id).first()
-    url = ((agency.setting("privacy_policy") or {}).get("url") or "") if agency else ""
+    if agency_settings is not None:
+        policy = {**default_settings(), **agency_settings}.get("privacy_policy")
+    else:
+        with scopes_disabled():
+            agency = Agency.objects.filter(id=agency_id).first()
+        policy = agency.setting("privacy_policy") if agency else None
+    url = (policy or {}).get("url") or ""
     if url:
         try:
             patterns.append(normalize_origin("/".join(url.split("/")[:3])))
