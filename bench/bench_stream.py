@@ -88,7 +88,7 @@ class Stream:
 
 
 async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_token: str | None,
-                            spread_s: float = 0.0, monitor_ws_base: str | None = None) -> dict:
+                            spread_s: float = 0.0, monitor_ws_base: str | None = None, on_measure=None) -> dict:
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=50)) as client:
         sessions = await asyncio.gather(*(
             client.post(base + "/api/v1/widget/sessions", json={"key": key}, headers={"Origin": ORIGIN}) for _ in range(n)
@@ -149,6 +149,8 @@ async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_t
                 break
         connected += 1
         if connected == len(sessions):
+            if on_measure is not None:
+                on_measure()
             all_connected.set()
         await all_connected.wait()
         if spread_s:
@@ -286,7 +288,8 @@ def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
         m = result["monitor_lag_ms"]
         lines.append(f"  monitor lag behind lead (ms) p50 {pct(m, 50):.1f}  p95 {pct(m, 95):.1f}  max {max(m):.1f}"
                      f"  gaps {result['monitor_gaps']}  duplicates {result['monitor_duplicates']}")
-    lines.append(f"  web process: CPU {result['cpu_s']:.1f} s over {result['elapsed_s']:.1f} s, RSS {result['rss_mb']:.0f} MB")
+    lines.append(f"  web process: CPU {result['cpu_s']:.1f} s over {result['elapsed_s']:.1f} s "
+                 f"({result.get('cpu_measured_s', float('nan')):.1f} s in the measured phase), RSS {result['rss_mb']:.0f} MB")
     return lines
 
 
@@ -305,12 +308,20 @@ SERVERS = {
 }
 
 
+_port_offset = 0
+
+
 async def start_web_process(server: str, args, env: dict, upstream_url: str, results_dir: Path, second: bool = False):
     # A port per server: the previous one's sockets may linger in TIME_WAIT.
-    port = (args.port or 18765) + sorted(SERVERS).index(server) + (20 if second else 0)
+    # SERVER[@TREE]: the web process may run another checkout (A/B against a baseline commit in one run).
+    name, _, tree = server.partition("@")
+    cwd = Path(tree) if tree else ROOT
+    global _port_offset
+    _port_offset = (_port_offset + 1) % 40
+    port = (args.port or 18765) + _port_offset
     web_env = {**env, "OPENAI_API_KEY": "bench", "OPENAI_BASE_URL": upstream_url, "OPENAI_MODEL": "bench"}
-    web_log = results_dir / f"web-{server}-{time.strftime('%Y%m%d-%H%M%S')}.log"
-    web = subprocess.Popen(SERVERS[server](port), cwd=ROOT, env={**os.environ, **web_env}, stdout=open(web_log, "wb"),
+    web_log = results_dir / f"web-{name}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    web = subprocess.Popen(SERVERS[name](port), cwd=cwd, env={**os.environ, **web_env}, stdout=open(web_log, "wb"),
                            stderr=subprocess.STDOUT)
     base, ws_base = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
     for _ in range(150):
@@ -361,7 +372,7 @@ async def main_async(args) -> int:
                   f"one web process; servers: {', '.join(args.servers)}"]
         spread = args.tokens / args.rate
         baselines: dict[int, dict] = {}
-        for server in args.servers:
+        for server in [server for _ in range(args.repeat) for server in args.servers]:
             web, base, ws_base = await start_web_process(server, args, env, upstream_url, results_dir)
             procs.append(web)
             token = httpx.post(base + "/api/v1/auth/token", json={"email": seed["owner"]["email"],
@@ -384,21 +395,31 @@ async def main_async(args) -> int:
                     for with_monitor in ([False, True] if not args.no_monitor else [False]):
                         if arrival == "burst" and (with_monitor or args.no_burst):
                             continue
-                        profiler = None
-                        if args.profile:
-                            svg = results_dir / f"profile-{server}-{n}-{arrival}{'-monitor' if with_monitor else ''}.txt"
-                            profiler = subprocess.Popen(
-                                [str(Path(PY).parent / "py-spy"), "record", "--pid", str(web.pid), "--format", "raw",
-                                 "--rate", "200", "--output", str(svg), "--nonblocking"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                        profiler = []
+                        cpu_at_measure = []
+
+                        def on_measure() -> None:
+                            # Every lead connected and past its opening: the measured phase starts.
+                            cpu_at_measure.append(proc.cpu_times())
+                            if args.profile:
+                                out = results_dir / (f"profile-{server.replace('/', '_')}-{n}-{arrival}"
+                                                     f"{'-monitor' if with_monitor else ''}-{time.strftime('%H%M%S')}.txt")
+                                profiler.append(subprocess.Popen(
+                                    [str(Path(PY).parent / "py-spy"), "record", "--pid", str(web.pid), "--format",
+                                     "raw", "--rate", "200", "--output", str(out), "--nonblocking"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
                         cpu0 = proc.cpu_times()
                         result = await run_service_leads(base, ws_base, seed["widget_key"], n,
-                                                         token if with_monitor else None, spread_s, monitor_ws_base)
+                                                         token if with_monitor else None, spread_s, monitor_ws_base,
+                                                         on_measure)
                         cpu1 = proc.cpu_times()
-                        if profiler is not None:
-                            profiler.send_signal(2)
-                            profiler.wait(30)
+                        for p in profiler:
+                            p.send_signal(2)
+                            p.wait(30)
                         result["cpu_s"] = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
+                        c = cpu_at_measure[0] if cpu_at_measure else cpu0
+                        result["cpu_measured_s"] = (cpu1.user + cpu1.system) - (c.user + c.system)
                         result["rss_mb"] = proc.memory_info().rss / 2**20
                         name = (f"[{server}] {n} streaming conversations, {arrival} arrivals"
                                 + (", one staff monitor watching all" if with_monitor else "")
@@ -445,8 +466,10 @@ def main() -> None:
     parser.add_argument("--no-monitor", action="store_true")
     parser.add_argument("--no-burst", action="store_true", help="skip the burst-arrival scenarios")
     parser.add_argument("--no-idle", action="store_true", help="skip the idle-socket memory measurement")
-    parser.add_argument("--servers", nargs="+", default=["daphne"], choices=sorted(SERVERS),
-                        help="ASGI servers to measure, one after another in the same run (same baseline)")
+    parser.add_argument("--servers", nargs="+", default=["daphne"],
+                        help=f"ASGI servers to measure one after another in the same run (same baseline): "
+                             f"{', '.join(sorted(SERVERS))}; SERVER@DIR runs the web process from another checkout")
+    parser.add_argument("--repeat", type=int, default=1, help="measure the servers this many times, alternating")
     parser.add_argument("--monitor-remote", action="store_true",
                         help="connect the staff monitor to a second web process (the hub's cross-process path)")
     parser.add_argument("--profile", action="store_true",
