@@ -168,6 +168,7 @@ class LeadConsumer(_JsonSocket):
         self.visitor = visitor
         self.key_id = str(conversation.widget_key_id) if conversation.widget_key_id else None
         self.agency_settings = conversation.agency_settings
+        self.origin_patterns = patterns
         conv = str(visitor.conversation_id)
         self.sink = Sink(self.send, conv, last_seq=last_seq, key_id=self.key_id)
         await hub.register_lead(str(visitor.agency_id), self)
@@ -230,7 +231,8 @@ class LeadConsumer(_JsonSocket):
                 await hub.publish_notice(conv, {"type": "flagged", "turn": effects.frames[0]["turn"], "role": "lead",
                                                 "reason": "possible_prompt_injection"}, staff_only=True)
             if effects.reply is not None:
-                start_reply(conversation_id=conv, agency_id=agency, plan=effects.reply, agency_settings=self.agency_settings)
+                start_reply(conversation_id=conv, agency_id=agency, plan=effects.reply, agency_settings=self.agency_settings,
+                            origin_patterns=self.origin_patterns)
         elif kind == "stop":
             await hub.request_stop(conv, reason="stop")
         elif kind == "edit":
@@ -281,7 +283,8 @@ class LeadConsumer(_JsonSocket):
             await hub.request_stop(conv, reason="superseded")
         await hub.publish(conv, agency, effects.frames, effects.summary)
         if effects.reply is not None:
-            start_reply(conversation_id=conv, agency_id=agency, plan=effects.reply, agency_settings=self.agency_settings)
+            start_reply(conversation_id=conv, agency_id=agency, plan=effects.reply, agency_settings=self.agency_settings,
+                            origin_patterns=self.origin_patterns)
 
     async def _within_rate(self) -> bool:
         rate = settings.CHAT_RATE_MESSAGES / settings.CHAT_RATE_WINDOW_SECONDS

@@ -113,3 +113,8 @@ def test_the_reply_setup_reads_once_each(visitor):
     with CaptureQueriesContext(connection) as ctx:
         patterns = _allowed_link_patterns(visitor.agency_id, {"privacy_policy": {"url": "https://legal.example/p"}})
     assert len(_statements(ctx)) == 1 and "https://legal.example" in patterns
+    # With the socket's auth-time snapshot of both, the guard needs no query at all.
+    with CaptureQueriesContext(connection) as ctx:
+        patterns = _allowed_link_patterns(visitor.agency_id, {"privacy_policy": {"url": "https://legal.example/p"}},
+                                          ["https://cliente.example"])
+    assert not _statements(ctx) and patterns == ["https://cliente.example", "https://legal.example"]
