@@ -17,7 +17,7 @@ from django.conf import settings
 from chat import frames as F
 from chat import services
 from chat.guard import looks_like_injection
-from chat.hub import Sink, hub
+from chat.hub import Outbox, Sink, hub
 from chat.selectors import access_conversation, conversation_replay, conversation_summary
 from chat.streaming import start_reply
 from chat.visitor import visitor_token_verify
@@ -316,7 +316,12 @@ class MonitorConsumer(_JsonSocket):
         self.token: str | None = None
         self.subscriptions: dict[str, Sink] = {}
         self._recheck: asyncio.Task | None = None
+        # Every frame to this socket goes through one outbox, so they keep their order.
+        self.outbox = Outbox(self.send, window=settings.CHAT_STAFF_WINDOW_MS / 1000)
         await super().connect()
+
+    async def send_json(self, frame: dict) -> None:
+        self.outbox.put(None, frame)
 
     async def authenticate(self, frame: dict) -> None:
         actor = await self._verify(frame.get("token"))
@@ -352,6 +357,7 @@ class MonitorConsumer(_JsonSocket):
 
     async def disconnect(self, code) -> None:
         await super().disconnect(code)
+        self.outbox.close()
         if self._recheck is not None:
             self._recheck.cancel()
         for conv, sink in list(self.subscriptions.items()):
@@ -412,7 +418,7 @@ class MonitorConsumer(_JsonSocket):
             return
         actor = self.actor
         conversation = await database_sync_to_async(access_conversation)(actor, conversation_id)
-        sink = Sink(self.send, conv, staff=True, tag=True)
+        sink = Sink(self.send, conv, staff=True, tag=True, outbox=self.outbox)
         self.subscriptions[conv] = sink
         await hub.attach(sink)
         replay = await database_sync_to_async(conversation_replay)(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 import orjson
@@ -48,16 +48,97 @@ def leads_group(agency_id) -> str:
     return f"leads.{agency_id}"
 
 
+class Outbox:
+    """The frames of one staff socket, written by one task.
+
+    A staff monitor may watch hundreds of streaming conversations: one frame
+    per token would be thousands of frames a second to one socket. Deltas wait
+    up to `window` seconds and consecutive deltas of the same turn are merged
+    (the first offset, the texts concatenated: CONTRACT-compliant), so the
+    frame rate grows with conversations, not tokens. Any other frame is sent
+    at the next loop iteration with everything queued before it, in order. And
+    a slow staff socket delays only itself: the hub never awaits its writes."""
+
+    __slots__ = ("send_text", "window", "frames", "last_delta", "task", "wake", "urgent", "closed")
+
+    def __init__(self, send_text, *, window: float):
+        self.send_text = send_text
+        self.window = window
+        self.frames: deque = deque()  # (conversation, frame) in send order
+        self.last_delta: dict = {}  # conversation -> its newest queued frame, if that is a delta
+        self.task: asyncio.Task | None = None
+        self.wake: asyncio.Future | None = None
+        self.urgent = False
+        self.closed = False
+
+    def put(self, key, frame: dict) -> None:
+        if self.closed:
+            return
+        if frame.get("type") == "turn.delta":
+            last = self.last_delta.get(key)
+            if last is not None and last["turn"] == frame["turn"] and last["offset"] + len(last["text"]) == frame["offset"]:
+                last["text"] += frame["text"]
+                return
+            frame = dict(frame)  # ours to extend while it waits
+            self.last_delta[key] = frame
+        else:
+            self.last_delta.pop(key, None)
+            self.urgent = True
+            if self.wake is not None and not self.wake.done():
+                self.wake.set_result(None)
+        self.frames.append((key, frame))
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self.frames and not self.closed:
+                if not self.urgent:
+                    # Let the deltas of this window gather; a persisted frame cuts the wait short.
+                    self.wake = loop.create_future()
+                    timer = loop.call_later(self.window, _resolve, self.wake)
+                    await self.wake
+                    timer.cancel()
+                    self.wake = None
+                self.urgent = False
+                while self.frames and not self.closed:
+                    key, frame = self.frames.popleft()
+                    if self.last_delta.get(key) is frame:
+                        del self.last_delta[key]
+                    await self.send_text(orjson.dumps(frame).decode())
+        except Exception as exc:  # noqa: BLE001 - a socket closing under us: nothing left to send it
+            log.info("outbox_send_failed", error=str(exc))
+            self.close()
+        finally:
+            self.task = None
+
+    def close(self) -> None:
+        self.closed = True
+        self.frames.clear()
+        self.last_delta.clear()
+        if self.wake is not None and not self.wake.done():
+            self.wake.set_result(None)
+
+
+def _resolve(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class Sink:
     """One socket's view of one conversation: drops persisted frames it has
     already sent (by seq) and the part of a delta it already has (by offset),
     and holds live frames while the socket's replay is still being sent."""
 
-    __slots__ = ("send_text", "conversation_id", "last_seq", "offsets", "completed", "buffer", "tag", "staff", "key_id")
+    __slots__ = ("send_text", "conversation_id", "last_seq", "offsets", "completed", "buffer", "tag", "staff", "key_id",
+                 "outbox")
 
     def __init__(self, send_text, conversation_id: str, *, last_seq: int = 0, staff: bool = False, tag: bool = False,
-                 key_id: str | None = None):
+                 key_id: str | None = None, outbox: Outbox | None = None):
         self.send_text = send_text
+        # Staff sockets queue through their Outbox (batched deltas, never awaited by the hub).
+        self.outbox = outbox
         self.conversation_id = conversation_id
         self.last_seq = last_seq
         self.offsets: dict[str, int] = {}
@@ -132,6 +213,9 @@ class Sink:
         if self.tag:
             frame = {**frame, "conversation": self.conversation_id}
         frame.pop("staff_only", None)
+        if self.outbox is not None:
+            self.outbox.put(self.conversation_id, frame)
+            return
         await self.send_text(orjson.dumps(frame).decode())
 
 
@@ -290,11 +374,14 @@ class Hub:
             await sink.deliver(frame)
         if self.distributed:
             await self._join(conv_group(conversation_id))
-            await self.layer.group_send(
-                conv_group(conversation_id),
-                {"type": "hub.started", "conv": conversation_id, "turn": turn_id, "role": role,
-                 "agent": agent_name, "origin": self.channel},
-            )
+            if self.remote.get(conversation_id):
+                # Only processes that asked (hub.watch) need it; one whose ask is still
+                # on its way gets the turn from the snapshot its hub.watch triggers.
+                await self.layer.group_send(
+                    conv_group(conversation_id),
+                    {"type": "hub.started", "conv": conversation_id, "turn": turn_id, "role": role,
+                     "agent": agent_name, "origin": self.channel},
+                )
         return turn
 
     async def turn_delta(self, conversation_id: str, turn: LiveTurn, piece: str) -> None:
