@@ -90,6 +90,14 @@ class Outbox:
         if self.task is None:
             self.task = asyncio.get_running_loop().create_task(self._drain())
 
+    def flush_soon(self) -> None:
+        """Send what is queued at the next loop iteration (deltas that were
+        already batched by another process need no second window)."""
+        if self.frames:
+            self.urgent = True
+            if self.wake is not None and not self.wake.done():
+                self.wake.set_result(None)
+
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
         try:
@@ -522,6 +530,7 @@ class Hub:
             return
         conv = message.get("conv")
         if kind == "hub.deltas":
+            outboxes = set()
             for conv_id, turn_id, offset, text in message["items"]:
                 mirror = self.mirrors.get(conv_id)
                 if mirror is None or mirror.turn_id != turn_id:
@@ -533,6 +542,10 @@ class Hub:
                 frame = {"type": "turn.delta", "turn": turn_id, "offset": offset, "text": text}
                 for sink in tuple(self.sinks.get(conv_id, ())):
                     await sink.deliver(frame)
+                    if sink.outbox is not None:
+                        outboxes.add(sink.outbox)
+            for outbox in outboxes:
+                outbox.flush_soon()
         elif kind == "hub.frames":
             for frame in message["frames"]:
                 if frame.get("type") == "turn.completed":

@@ -164,3 +164,23 @@ async def test_a_slow_staff_socket_never_holds_up_the_caller():
     await asyncio.sleep(0.05)
     # Everything arrives, in fewer frames than deltas, with no gap or overlap.
     assert _text(sent, "t1") == turn.text and len(sent) < 100
+
+
+async def test_deltas_batched_by_another_process_skip_the_staff_window():
+    import asyncio
+
+    from chat.hub import Outbox
+
+    socket = Socket()
+    outbox = Outbox(socket, window=5.0)
+    sink = Sink(socket, "c1", staff=True, tag=True, outbox=outbox)
+    await sink.go_live([], None)
+    await sink.deliver({"type": "turn.started", "turn": "t1", "role": "assistant"})
+    await asyncio.sleep(0.01)
+    await sink.deliver({"type": "turn.delta", "turn": "t1", "offset": 0, "text": "Hola"})
+    await asyncio.sleep(0.01)
+    assert [f["type"] for f in socket.sent] == ["turn.started"]
+    outbox.flush_soon()
+    await asyncio.sleep(0.01)
+    assert socket.sent[-1] == {"type": "turn.delta", "turn": "t1", "offset": 0, "text": "Hola", "conversation": "c1"}
+    outbox.close()
