@@ -284,7 +284,7 @@ class LeadConsumer(_JsonSocket):
         await hub.publish(conv, agency, effects.frames, effects.summary)
         if effects.reply is not None:
             start_reply(conversation_id=conv, agency_id=agency, plan=effects.reply, agency_settings=self.agency_settings,
-                            origin_patterns=self.origin_patterns)
+                        origin_patterns=self.origin_patterns)
 
     async def _within_rate(self) -> bool:
         rate = settings.CHAT_RATE_MESSAGES / settings.CHAT_RATE_WINDOW_SECONDS

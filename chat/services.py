@@ -62,19 +62,13 @@ def frame_append(conversation: Conversation, *, type: str, build: Callable[[int]
     `conversation_touch` does both for the usual path."""
     conversation.last_seq += 1
     frame = build(conversation.last_seq)
-    event = ConversationEvent(
-        agency_id=conversation.agency_id,
-        conversation=conversation,
-        seq=conversation.last_seq,
-        type=type,
-        staff_only=staff_only,
-        payload=frame,
-    )
+    fields = {"agency_id": conversation.agency_id, "conversation": conversation, "seq": conversation.last_seq,
+              "type": type, "staff_only": staff_only, "payload": frame}
     batch = getattr(conversation, "event_batch", None)
     if batch is not None:
-        batch.append(event)
+        batch.append(ConversationEvent(**fields))
     else:
-        event.save(force_insert=True)
+        ConversationEvent.objects.create(**fields)
     return frame
 
 

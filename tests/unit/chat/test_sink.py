@@ -113,14 +113,14 @@ async def test_staff_outbox_merges_the_deltas_of_a_window_per_turn_and_keeps_ord
     for sink in sinks.values():
         await sink.go_live([], None)
     turns = {c: LiveTurn(turn_id=f"t-{c}", role="assistant") for c in sinks}
-    for c in sinks:
-        await sinks[c].deliver({"type": "turn.started", "turn": turns[c].turn_id, "role": "assistant"})
+    for c, sink in sinks.items():
+        await sink.deliver({"type": "turn.started", "turn": turns[c].turn_id, "role": "assistant"})
     await asyncio.sleep(0.01)  # the two starts are not deltas: sent at once
     assert [f["type"] for f in socket.sent] == ["turn.started", "turn.started"]
     for piece in ["Ho", "la", ",", " ¿qué", " tal?"]:
-        for c in sinks:
+        for c, sink in sinks.items():
             offset = turns[c].append(piece)
-            await sinks[c].deliver({"type": "turn.delta", "turn": turns[c].turn_id, "offset": offset, "text": piece})
+            await sink.deliver({"type": "turn.delta", "turn": turns[c].turn_id, "offset": offset, "text": piece})
     assert len(socket.sent) == 2, "deltas wait for the window"
     await asyncio.sleep(0.1)
     deltas = [f for f in socket.sent if f["type"] == "turn.delta"]
