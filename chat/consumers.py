@@ -390,8 +390,9 @@ class MonitorConsumer(_JsonSocket):
             conv = _uuid_field(frame, "conversation")
             effects = await database_sync_to_async(services.conversation_takeover)(actor=actor, conversation_id=conv)
             if not effects.duplicate:
-                # Stop first: the handoff frame then follows the last delta everywhere.
-                await hub.request_stop(str(conv), reason="takeover")
+                # Stop first, carrying the handoff: it follows the last delta and precedes the
+                # stopped turn everywhere (publish then re-sends it, dropped by seq where it arrived).
+                await hub.request_stop(str(conv), reason="takeover", frames=effects.frames)
                 await hub.publish(str(conv), str(actor.agency_id), effects.frames, effects.summary)
             await self.send_json({"type": "takeover.ok", "conversation": str(conv)})
         elif kind == "release":

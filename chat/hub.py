@@ -593,20 +593,34 @@ class Hub:
 
     # --- stopping a turn generated in whichever process --------------------------
 
-    async def request_stop(self, conversation_id: str, *, reason: str) -> None:
-        """Stop the streaming turn of a conversation, here or in another process."""
+    async def request_stop(self, conversation_id: str, *, reason: str, frames: list[dict] | None = None) -> None:
+        """Stop the streaming turn of a conversation, here or in another process.
+
+        `frames` (committed ones, e.g. a takeover's handoff) travel with the
+        stop: wherever the turn streams, they reach the sockets right after the
+        stop and so before the stopped turn's turn.completed, whose seq is
+        higher but which needs a database write first. Sent after the stop as
+        a separate message, they could arrive after it and be dropped by seq."""
         await self.start()
-        await self._on_stop({"conv": conversation_id, "reason": reason})
+        message = {"conv": conversation_id, "reason": reason}
+        if frames:
+            message["frames"] = frames
+        await self._on_stop(message)
         if self.distributed:
             await self.layer.group_send(conv_group(conversation_id),
-                                        {"type": "hub.stop", "conv": conversation_id, "reason": reason, "origin": self.channel})
+                                        {"type": "hub.stop", **message, "origin": self.channel})
 
     async def _on_stop(self, message: dict) -> None:
         from chat.streaming import runners
 
-        runner = runners.get(message["conv"])
+        conv = message["conv"]
+        runner = runners.get(conv)
         if runner is not None:
+            # Synchronous: no delta of the turn goes out from here on.
             runner.stop(reason=message.get("reason", "stop"))
+        for frame in message.get("frames") or ():
+            for sink in tuple(self.sinks.get(conv, ())):
+                await sink.deliver(frame)
 
 
 hub = Hub()
