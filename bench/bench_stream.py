@@ -88,7 +88,7 @@ class Stream:
 
 
 async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_token: str | None,
-                            spread_s: float = 0.0) -> dict:
+                            spread_s: float = 0.0, monitor_ws_base: str | None = None, on_measure=None) -> dict:
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=50)) as client:
         sessions = await asyncio.gather(*(
             client.post(base + "/api/v1/widget/sessions", json={"key": key}, headers={"Origin": ORIGIN}) for _ in range(n)
@@ -101,7 +101,8 @@ async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_t
     monitor_texts: dict[str, str] = {}
 
     async def monitor() -> None:
-        ws = await websockets.connect(ws_base + "/ws/v1/monitor", max_size=2**24, max_queue=None, compression=None)
+        ws = await websockets.connect((monitor_ws_base or ws_base) + "/ws/v1/monitor", max_size=2**24, max_queue=None,
+                                      compression=None)
         await ws.send(json.dumps({"type": "auth", "token": monitor_token}))
         for s in sessions:
             await ws.send(json.dumps({"type": "subscribe", "conversation": s["conversation"]}))
@@ -148,6 +149,8 @@ async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_t
                 break
         connected += 1
         if connected == len(sessions):
+            if on_measure is not None:
+                on_measure()
             all_connected.set()
         await all_connected.wait()
         if spread_s:
@@ -174,8 +177,24 @@ async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_t
                 break
         await ws.close()
 
+    closed = 0
+
+    async def lead_or_count(session: dict) -> None:
+        # A socket the server drops is a failure to report, not a reason to lose the run.
+        nonlocal closed, connected
+        try:
+            await lead(session)
+        except websockets.ConnectionClosed:
+            closed += 1
+            if not all_connected.is_set():
+                connected += 1
+                if connected == len(sessions):
+                    if on_measure is not None:
+                        on_measure()
+                    all_connected.set()
+
     started = time.monotonic()
-    await asyncio.gather(*(lead(s) for s in sessions))
+    await asyncio.gather(*(lead_or_count(s) for s in sessions))
     elapsed = time.monotonic() - started
     if monitor_task:
         await asyncio.sleep(0.5)
@@ -208,6 +227,7 @@ async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_t
         "gaps": sum(s.gaps for s in streams.values()),
         "duplicates": sum(s.duplicates for s in streams.values()),
         "mismatched": sum(1 for s in streams.values() if s.completed is None or s.completed != s.text),
+        "closed": closed,
         "monitor_lag_ms": monitor_lag,
         "monitor_gaps": monitor_stats["gaps"],
         "monitor_duplicates": monitor_stats["duplicates"],
@@ -280,13 +300,58 @@ def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
     if ttft:
         extra = f"  (baseline p50 {pct(base_ttft, 50):.0f} p95 {pct(base_ttft, 95):.0f})" if base_ttft else ""
         lines.append(f"  time to first token (ms, incl. upstream TTFT) p50 {pct(ttft, 50):.0f}  p95 {pct(ttft, 95):.0f}{extra}")
-    lines.append(f"  lead: gaps {result['gaps']}  duplicates {result['duplicates']}  wrong final text {result['mismatched']}")
+    lines.append(f"  lead: gaps {result['gaps']}  duplicates {result['duplicates']}  wrong final text {result['mismatched']}"
+                 f"  sockets dropped by the server {result.get('closed', 0)}")
     if result.get("monitor_lag_ms"):
         m = result["monitor_lag_ms"]
         lines.append(f"  monitor lag behind lead (ms) p50 {pct(m, 50):.1f}  p95 {pct(m, 95):.1f}  max {max(m):.1f}"
                      f"  gaps {result['monitor_gaps']}  duplicates {result['monitor_duplicates']}")
-    lines.append(f"  web process: CPU {result['cpu_s']:.1f} s over {result['elapsed_s']:.1f} s, RSS {result['rss_mb']:.0f} MB")
+    lines.append(f"  web process: CPU {result['cpu_s']:.1f} s over {result['elapsed_s']:.1f} s "
+                 f"({result.get('cpu_measured_s', float('nan')):.1f} s in the measured phase), RSS {result['rss_mb']:.0f} MB")
     return lines
+
+
+SERVERS = {
+    # Both as production would run them: one process, HTTP and WebSockets.
+    "daphne": lambda port: [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"],
+    "uvicorn": lambda port: [PY, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--ws", "websockets",
+                             "--http", "httptools", "--loop", "asyncio", "--no-access-log", "--log-level", "warning",
+                             "project.asgi:application"],
+    "uvicorn-uvloop": lambda port: [PY, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--ws", "websockets",
+                                    "--http", "httptools", "--loop", "uvloop", "--no-access-log", "--log-level",
+                                    "warning", "project.asgi:application"],
+    "uvicorn-sansio": lambda port: [PY, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--ws",
+                                    "websockets-sansio", "--http", "httptools", "--loop", "asyncio", "--no-access-log",
+                                    "--log-level", "warning", "project.asgi:application"],
+    "uvicorn-wsproto": lambda port: [PY, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--ws", "wsproto",
+                                     "--http", "httptools", "--loop", "asyncio", "--no-access-log", "--log-level",
+                                     "warning", "project.asgi:application"],
+}
+
+
+_port_offset = 0
+
+
+async def start_web_process(server: str, args, env: dict, upstream_url: str, results_dir: Path, second: bool = False):
+    # A port per server: the previous one's sockets may linger in TIME_WAIT.
+    # SERVER[@TREE]: the web process may run another checkout (A/B against a baseline commit in one run).
+    name, _, tree = server.partition("@")
+    cwd = Path(tree) if tree else ROOT
+    global _port_offset
+    _port_offset = (_port_offset + 1) % 40
+    port = (args.port or 18765) + _port_offset
+    web_env = {**env, "OPENAI_API_KEY": "bench", "OPENAI_BASE_URL": upstream_url, "OPENAI_MODEL": "bench"}
+    web_log = results_dir / f"web-{name}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    web = subprocess.Popen(SERVERS[name](port), cwd=cwd, env={**os.environ, **web_env}, stdout=open(web_log, "wb"),
+                           stderr=subprocess.STDOUT)
+    base, ws_base = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            if httpx.get(base + "/health/live", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            await asyncio.sleep(0.2)
+    return web, base, ws_base
 
 
 async def main_async(args) -> int:
@@ -320,49 +385,79 @@ async def main_async(args) -> int:
         procs.append(upstream)
         relay, relay_url = spawn([PY, "bench/relay_baseline.py", "--upstream", upstream_url])
         procs.append(relay)
-        port = args.port or 18765
-        web_env = {**env, "OPENAI_API_KEY": "bench", "OPENAI_BASE_URL": upstream_url, "OPENAI_MODEL": "bench"}
         results_dir = ROOT / "bench" / "results"
         results_dir.mkdir(exist_ok=True)
-        web_log = results_dir / f"web-{time.strftime('%Y%m%d-%H%M%S')}.log"
-        web = subprocess.Popen([PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"],
-                               cwd=ROOT, env={**os.environ, **web_env}, stdout=open(web_log, "wb"),
-                               stderr=subprocess.STDOUT)
-        procs.append(web)
-        base, ws_base = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
-        for _ in range(150):
-            try:
-                if httpx.get(base + "/health/live", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                await asyncio.sleep(0.2)
-        token = httpx.post(base + "/api/v1/auth/token", json={"email": seed["owner"]["email"],
-                                                              "password": seed["owner"]["password"]}).json()["access"]
-        proc = psutil.Process(web.pid)
-        report = [f"# Markezy streaming benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores",
-                  f"upstream {args.rate:g} tok/s, {args.tokens}-token replies, TTFT {args.ttft:g} ms; one daphne process"]
-        # Warm-up: imports, connection pools, JIT-free but cache-warm.
-        await run_service_leads(base, ws_base, seed["widget_key"], 5, None)
+        report = [f"# Markezy streaming benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
+                  f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+                  f"upstream {args.rate:g} tok/s, {args.tokens}-token replies, TTFT {args.ttft:g} ms; "
+                  f"one web process; servers: {', '.join(args.servers)}"]
         spread = args.tokens / args.rate
-        for n in args.streams:
-            baseline = await run_baseline(relay_url, n)
-            for arrival, spread_s in (("staggered", spread), ("burst", 0.0)):
-                for with_monitor in ([False, True] if not args.no_monitor else [False]):
-                    if arrival == "burst" and with_monitor:
-                        continue
-                    cpu0 = proc.cpu_times()
-                    result = await run_service_leads(base, ws_base, seed["widget_key"], n,
-                                                     token if with_monitor else None, spread_s)
-                    cpu1 = proc.cpu_times()
-                    result["cpu_s"] = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
-                    result["rss_mb"] = proc.memory_info().rss / 2**20
-                    name = (f"{n} streaming conversations, {arrival} arrivals"
-                            + (", one staff monitor watching all" if with_monitor else ""))
-                    report += summarise(name, result, baseline)
-                    print("\n".join(report[-9:]), flush=True)
-        gc.collect()
-        per_socket = await idle_socket_bytes(base, ws_base, seed["widget_key"], proc)
-        report.append(f"## idle lead socket: {per_socket / 1024:.1f} KB each (RSS growth over 200 idle sockets)")
+        baselines: dict[int, dict] = {}
+        for server in [server for _ in range(args.repeat) for server in args.servers]:
+            web, base, ws_base = await start_web_process(server, args, env, upstream_url, results_dir)
+            procs.append(web)
+            token = httpx.post(base + "/api/v1/auth/token", json={"email": seed["owner"]["email"],
+                                                                  "password": seed["owner"]["password"]}).json()["access"]
+            proc = psutil.Process(web.pid)
+            monitor_ws_base = None
+            if args.monitor_remote:
+                # The staff monitor on a second web process: deltas reach it through the hub's
+                # batched channel-layer messages, as for staff on another replica in production.
+                web2, _, monitor_ws_base = await start_web_process(server, args, env, upstream_url, results_dir, second=True)
+                procs.append(web2)
+            # Warm-up: imports, connection pools, JIT-free but cache-warm.
+            await run_service_leads(base, ws_base, seed["widget_key"], 5, None)
+            for n in args.streams:
+                # The baseline is measured again right before each server's scenarios: on a
+                # shared machine the load moves within minutes.
+                baseline = baselines[n] = await run_baseline(relay_url, n)
+                for arrival, spread_s in (("staggered", spread), ("burst", 0.0)):
+                    for with_monitor in ([False, True] if not args.no_monitor else [False]):
+                        if arrival == "burst" and (with_monitor or args.no_burst):
+                            continue
+                        profiler = []
+                        cpu_at_measure = []
+
+                        def on_measure() -> None:
+                            # Every lead connected and past its opening: the measured phase starts.
+                            cpu_at_measure.append(proc.cpu_times())
+                            if args.profile:
+                                out = results_dir / (f"profile-{server.replace('/', '_')}-{n}-{arrival}"
+                                                     f"{'-monitor' if with_monitor else ''}-{time.strftime('%H%M%S')}.txt")
+                                profiler.append(subprocess.Popen(
+                                    [str(Path(PY).parent / "py-spy"), "record", "--pid", str(web.pid), "--format",
+                                     "raw", "--rate", "200", "--output", str(out), "--nonblocking"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+                        cpu0 = proc.cpu_times()
+                        result = await run_service_leads(base, ws_base, seed["widget_key"], n,
+                                                         token if with_monitor else None, spread_s, monitor_ws_base,
+                                                         on_measure)
+                        cpu1 = proc.cpu_times()
+                        for p in profiler:
+                            p.send_signal(2)
+                            p.wait(30)
+                        result["cpu_s"] = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
+                        c = cpu_at_measure[0] if cpu_at_measure else cpu0
+                        result["cpu_measured_s"] = (cpu1.user + cpu1.system) - (c.user + c.system)
+                        result["rss_mb"] = proc.memory_info().rss / 2**20
+                        name = (f"[{server}] {n} streaming conversations, {arrival} arrivals"
+                                + (", one staff monitor watching all" if with_monitor else "")
+                                + (" (on a second web process)" if with_monitor and monitor_ws_base else ""))
+                        lines = summarise(name, result, baseline)
+                        lines.append(f"  load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+                        report += lines
+                        print("\n".join(lines), flush=True)
+            if not args.no_idle:
+                gc.collect()
+                per_socket = await idle_socket_bytes(base, ws_base, seed["widget_key"], proc)
+                report.append(f"## [{server}] idle lead socket: {per_socket / 1024:.1f} KB each (RSS growth over 200 idle sockets)")
+            for p in (web, web2) if monitor_ws_base else (web,):
+                p.terminate()
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
         text = "\n".join(report)
         print("\n" + text)
         results = ROOT / "bench" / "results"
@@ -389,6 +484,16 @@ def main() -> None:
     parser.add_argument("--ttft", type=float, default=200)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--no-monitor", action="store_true")
+    parser.add_argument("--no-burst", action="store_true", help="skip the burst-arrival scenarios")
+    parser.add_argument("--no-idle", action="store_true", help="skip the idle-socket memory measurement")
+    parser.add_argument("--servers", nargs="+", default=["daphne"],
+                        help=f"ASGI servers to measure one after another in the same run (same baseline): "
+                             f"{', '.join(sorted(SERVERS))}; SERVER@DIR runs the web process from another checkout")
+    parser.add_argument("--repeat", type=int, default=1, help="measure the servers this many times, alternating")
+    parser.add_argument("--monitor-remote", action="store_true",
+                        help="connect the staff monitor to a second web process (the hub's cross-process path)")
+    parser.add_argument("--profile", action="store_true",
+                        help="record a py-spy profile of the web process per scenario into bench/results/")
     sys.exit(asyncio.run(main_async(parser.parse_args())))
 
 

@@ -17,7 +17,7 @@ from django.conf import settings
 from chat import frames as F
 from chat import services
 from chat.guard import looks_like_injection
-from chat.hub import Sink, hub
+from chat.hub import Outbox, Sink, hub
 from chat.selectors import access_conversation, conversation_replay, conversation_summary
 from chat.streaming import start_reply
 from chat.visitor import visitor_token_verify
@@ -168,6 +168,7 @@ class LeadConsumer(_JsonSocket):
         self.visitor = visitor
         self.key_id = str(conversation.widget_key_id) if conversation.widget_key_id else None
         self.agency_settings = conversation.agency_settings
+        self.origin_patterns = patterns
         conv = str(visitor.conversation_id)
         self.sink = Sink(self.send, conv, last_seq=last_seq, key_id=self.key_id)
         await hub.register_lead(str(visitor.agency_id), self)
@@ -214,8 +215,12 @@ class LeadConsumer(_JsonSocket):
             if not await self._within_rate():
                 return
             hints = await self._llm_hints(text)
+            from chat.llm.registry import provider_for_agency
+
+            # The offline provider reads only the scripted text: no history to load for it.
+            with_history = provider_for_agency(self.agency_settings).name != "offline"
             effects = await database_sync_to_async(services.lead_message_receive)(
-                visitor=visitor, client_id=client_id, text=text, hints=hints
+                visitor=visitor, client_id=client_id, text=text, hints=hints, with_history=with_history
             )
             if effects.duplicate:
                 # The acknowledgement again, to this socket only.
@@ -226,7 +231,8 @@ class LeadConsumer(_JsonSocket):
                 await hub.publish_notice(conv, {"type": "flagged", "turn": effects.frames[0]["turn"], "role": "lead",
                                                 "reason": "possible_prompt_injection"}, staff_only=True)
             if effects.reply is not None:
-                start_reply(conversation_id=conv, agency_id=agency, plan=effects.reply, agency_settings=self.agency_settings)
+                start_reply(conversation_id=conv, agency_id=agency, plan=effects.reply, agency_settings=self.agency_settings,
+                            origin_patterns=self.origin_patterns)
         elif kind == "stop":
             await hub.request_stop(conv, reason="stop")
         elif kind == "edit":
@@ -277,7 +283,8 @@ class LeadConsumer(_JsonSocket):
             await hub.request_stop(conv, reason="superseded")
         await hub.publish(conv, agency, effects.frames, effects.summary)
         if effects.reply is not None:
-            start_reply(conversation_id=conv, agency_id=agency, plan=effects.reply, agency_settings=self.agency_settings)
+            start_reply(conversation_id=conv, agency_id=agency, plan=effects.reply, agency_settings=self.agency_settings,
+                        origin_patterns=self.origin_patterns)
 
     async def _within_rate(self) -> bool:
         rate = settings.CHAT_RATE_MESSAGES / settings.CHAT_RATE_WINDOW_SECONDS
@@ -309,7 +316,12 @@ class MonitorConsumer(_JsonSocket):
         self.token: str | None = None
         self.subscriptions: dict[str, Sink] = {}
         self._recheck: asyncio.Task | None = None
+        # Every frame to this socket goes through one outbox, so they keep their order.
+        self.outbox = Outbox(self.send, window=settings.CHAT_STAFF_WINDOW_MS / 1000)
         await super().connect()
+
+    async def send_json(self, frame: dict) -> None:
+        self.outbox.put(None, frame)
 
     async def authenticate(self, frame: dict) -> None:
         actor = await self._verify(frame.get("token"))
@@ -345,6 +357,7 @@ class MonitorConsumer(_JsonSocket):
 
     async def disconnect(self, code) -> None:
         await super().disconnect(code)
+        self.outbox.close()
         if self._recheck is not None:
             self._recheck.cancel()
         for conv, sink in list(self.subscriptions.items()):
@@ -377,8 +390,9 @@ class MonitorConsumer(_JsonSocket):
             conv = _uuid_field(frame, "conversation")
             effects = await database_sync_to_async(services.conversation_takeover)(actor=actor, conversation_id=conv)
             if not effects.duplicate:
-                # Stop first: the handoff frame then follows the last delta everywhere.
-                await hub.request_stop(str(conv), reason="takeover")
+                # Stop first, carrying the handoff: it follows the last delta and precedes the
+                # stopped turn everywhere (publish then re-sends it, dropped by seq where it arrived).
+                await hub.request_stop(str(conv), reason="takeover", frames=effects.frames)
                 await hub.publish(str(conv), str(actor.agency_id), effects.frames, effects.summary)
             await self.send_json({"type": "takeover.ok", "conversation": str(conv)})
         elif kind == "release":
@@ -405,7 +419,7 @@ class MonitorConsumer(_JsonSocket):
             return
         actor = self.actor
         conversation = await database_sync_to_async(access_conversation)(actor, conversation_id)
-        sink = Sink(self.send, conv, staff=True, tag=True)
+        sink = Sink(self.send, conv, staff=True, tag=True, outbox=self.outbox)
         self.subscriptions[conv] = sink
         await hub.attach(sink)
         replay = await database_sync_to_async(conversation_replay)(

@@ -26,6 +26,7 @@ LINK_REMOVED = "[enlace eliminado]"
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]\"']+", re.IGNORECASE)
 _IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
 _RISKY_STARTS = ("https://", "http://", "www.", "![")
+_SPACE = re.compile(r"\s")
 _INJECTION = re.compile(
     r"\b(?:ignor[ae]\w*|olvida\w*|forget|disregard)\b.{0,40}\b(?:instruc\w*|reglas|rules|flow|flujo|prompt)"
     r"|\b(?:system prompt|prompt del sistema|mensaje de sistema|instrucciones ocultas|hidden (?:instructions|reference))"
@@ -51,6 +52,8 @@ class OutputGuard:
         self.allowed = allowed_origins
         self.pending = ""
         self.flagged = False
+        self._markers = tuple(m.lower() for m in (*_RISKY_STARTS, canary) if m)
+        self._longest = max(len(m) for m in self._markers)
 
     def _allowed_link(self, url: str) -> bool:
         full = url if url.lower().startswith("http") else "https://" + url
@@ -75,17 +78,21 @@ class OutputGuard:
         return _URL.sub(link, text)
 
     def _hold_from(self, text: str) -> int:
-        """Where the part that must wait for more text starts (len(text): none)."""
+        """Where the part that must wait for more text starts (len(text): none).
+
+        Runs on every streamed piece: the markers are lowered once per guard
+        and only the tail that could hold a marker's prefix is lowered."""
         hold = len(text)
         # An unfinished link or image: from its start to the end, until whitespace closes it.
         for start in _RISKY_STARTS:
             index = text.rfind(start)
-            if index != -1 and not re.search(r"\s", text[index:]):
+            if index != -1 and not _SPACE.search(text, index):
                 hold = min(hold, index)
         # A possible beginning of a risky start or of the canary at the very end.
-        for marker in (*_RISKY_STARTS, self.canary):
-            for size in range(min(len(marker) - 1, len(text)), 0, -1):
-                if text.lower().endswith(marker[:size].lower()):
+        tail = text[-self._longest:].lower()
+        for marker in self._markers:
+            for size in range(min(len(marker) - 1, len(tail)), 0, -1):
+                if tail.endswith(marker[:size]):
                     hold = min(hold, len(text) - size)
                     break
         return hold

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 import orjson
@@ -48,6 +48,92 @@ def leads_group(agency_id) -> str:
     return f"leads.{agency_id}"
 
 
+class Outbox:
+    """The frames of one staff socket, written by one task.
+
+    A staff monitor may watch hundreds of streaming conversations: one frame
+    per token would be thousands of frames a second to one socket. Deltas wait
+    up to `window` seconds and consecutive deltas of the same turn are merged
+    (the first offset, the texts concatenated: CONTRACT-compliant), so the
+    frame rate grows with conversations, not tokens. Any other frame is sent
+    at the next loop iteration with everything queued before it, in order. And
+    a slow staff socket delays only itself: the hub never awaits its writes."""
+
+    __slots__ = ("send_text", "window", "frames", "last_delta", "task", "wake", "urgent", "closed")
+
+    def __init__(self, send_text, *, window: float):
+        self.send_text = send_text
+        self.window = window
+        self.frames: deque = deque()  # (conversation, frame) in send order
+        self.last_delta: dict = {}  # conversation -> its newest queued frame, if that is a delta
+        self.task: asyncio.Task | None = None
+        self.wake: asyncio.Future | None = None
+        self.urgent = False
+        self.closed = False
+
+    def put(self, key, frame: dict) -> None:
+        if self.closed:
+            return
+        if frame.get("type") == "turn.delta":
+            last = self.last_delta.get(key)
+            if last is not None and last["turn"] == frame["turn"] and last["offset"] + len(last["text"]) == frame["offset"]:
+                last["text"] += frame["text"]
+                return
+            frame = dict(frame)  # ours to extend while it waits
+            self.last_delta[key] = frame
+        else:
+            self.last_delta.pop(key, None)
+            self.urgent = True
+            if self.wake is not None and not self.wake.done():
+                self.wake.set_result(None)
+        self.frames.append((key, frame))
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._drain())
+
+    def flush_soon(self) -> None:
+        """Send what is queued at the next loop iteration (deltas that were
+        already batched by another process need no second window)."""
+        if self.frames:
+            self.urgent = True
+            if self.wake is not None and not self.wake.done():
+                self.wake.set_result(None)
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self.frames and not self.closed:
+                if not self.urgent:
+                    # Let the deltas of this window gather; a persisted frame cuts the wait short.
+                    self.wake = loop.create_future()
+                    timer = loop.call_later(self.window, _resolve, self.wake)
+                    await self.wake
+                    timer.cancel()
+                    self.wake = None
+                self.urgent = False
+                while self.frames and not self.closed:
+                    key, frame = self.frames.popleft()
+                    if self.last_delta.get(key) is frame:
+                        del self.last_delta[key]
+                    await self.send_text(orjson.dumps(frame).decode())
+        except Exception as exc:  # noqa: BLE001 - a socket closing under us: nothing left to send it
+            log.info("outbox_send_failed", error=str(exc))
+            self.close()
+        finally:
+            self.task = None
+
+    def close(self) -> None:
+        self.closed = True
+        self.frames.clear()
+        self.last_delta.clear()
+        if self.wake is not None and not self.wake.done():
+            self.wake.set_result(None)
+
+
+def _resolve(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 # How long a socket holds a persisted frame that came before its predecessor.
 SEQ_GAP_WAIT = 0.5
 
@@ -58,11 +144,13 @@ class Sink:
     and holds live frames while the socket's replay is still being sent."""
 
     __slots__ = ("send_text", "conversation_id", "last_seq", "offsets", "completed", "buffer", "tag", "staff", "key_id",
-                 "ahead", "gap_timer")
+                 "outbox", "ahead", "gap_timer")
 
     def __init__(self, send_text, conversation_id: str, *, last_seq: int = 0, staff: bool = False, tag: bool = False,
-                 key_id: str | None = None):
+                 key_id: str | None = None, outbox: Outbox | None = None):
         self.send_text = send_text
+        # Staff sockets queue through their Outbox (batched deltas, never awaited by the hub).
+        self.outbox = outbox
         self.conversation_id = conversation_id
         self.last_seq = last_seq
         self.offsets: dict[str, int] = {}
@@ -178,6 +266,9 @@ class Sink:
         if self.tag:
             frame = {**frame, "conversation": self.conversation_id}
         frame.pop("staff_only", None)
+        if self.outbox is not None:
+            self.outbox.put(self.conversation_id, frame)
+            return
         await self.send_text(orjson.dumps(frame).decode())
 
 
@@ -336,11 +427,14 @@ class Hub:
             await sink.deliver(frame)
         if self.distributed:
             await self._join(conv_group(conversation_id))
-            await self.layer.group_send(
-                conv_group(conversation_id),
-                {"type": "hub.started", "conv": conversation_id, "turn": turn_id, "role": role,
-                 "agent": agent_name, "origin": self.channel},
-            )
+            if self.remote.get(conversation_id):
+                # Only processes that asked (hub.watch) need it; one whose ask is still
+                # on its way gets the turn from the snapshot its hub.watch triggers.
+                await self.layer.group_send(
+                    conv_group(conversation_id),
+                    {"type": "hub.started", "conv": conversation_id, "turn": turn_id, "role": role,
+                     "agent": agent_name, "origin": self.channel},
+                )
         return turn
 
     async def turn_delta(self, conversation_id: str, turn: LiveTurn, piece: str) -> None:
@@ -481,6 +575,7 @@ class Hub:
             return
         conv = message.get("conv")
         if kind == "hub.deltas":
+            outboxes = set()
             for conv_id, turn_id, offset, text in message["items"]:
                 mirror = self.mirrors.get(conv_id)
                 if mirror is None or mirror.turn_id != turn_id:
@@ -492,6 +587,10 @@ class Hub:
                 frame = {"type": "turn.delta", "turn": turn_id, "offset": offset, "text": text}
                 for sink in tuple(self.sinks.get(conv_id, ())):
                     await sink.deliver(frame)
+                    if sink.outbox is not None:
+                        outboxes.add(sink.outbox)
+            for outbox in outboxes:
+                outbox.flush_soon()
         elif kind == "hub.frames":
             for frame in message["frames"]:
                 if frame.get("type") == "turn.completed":
@@ -539,20 +638,34 @@ class Hub:
 
     # --- stopping a turn generated in whichever process --------------------------
 
-    async def request_stop(self, conversation_id: str, *, reason: str) -> None:
-        """Stop the streaming turn of a conversation, here or in another process."""
+    async def request_stop(self, conversation_id: str, *, reason: str, frames: list[dict] | None = None) -> None:
+        """Stop the streaming turn of a conversation, here or in another process.
+
+        `frames` (committed ones, e.g. a takeover's handoff) travel with the
+        stop: wherever the turn streams, they reach the sockets right after the
+        stop and so before the stopped turn's turn.completed, whose seq is
+        higher but which needs a database write first. Sent after the stop as
+        a separate message, they could arrive after it and be dropped by seq."""
         await self.start()
-        await self._on_stop({"conv": conversation_id, "reason": reason})
+        message = {"conv": conversation_id, "reason": reason}
+        if frames:
+            message["frames"] = frames
+        await self._on_stop(message)
         if self.distributed:
             await self.layer.group_send(conv_group(conversation_id),
-                                        {"type": "hub.stop", "conv": conversation_id, "reason": reason, "origin": self.channel})
+                                        {"type": "hub.stop", **message, "origin": self.channel})
 
     async def _on_stop(self, message: dict) -> None:
         from chat.streaming import runners
 
-        runner = runners.get(message["conv"])
+        conv = message["conv"]
+        runner = runners.get(conv)
         if runner is not None:
+            # Synchronous: no delta of the turn goes out from here on.
             runner.stop(reason=message.get("reason", "stop"))
+        for frame in message.get("frames") or ():
+            for sink in tuple(self.sinks.get(conv, ())):
+                await sink.deliver(frame)
 
 
 hub = Hub()

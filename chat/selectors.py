@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.exceptions import ObjectDoesNotExist
 from django_scopes import scope
 
 from chat.models import Conversation, ConversationEvent, Note, Turn
@@ -18,10 +19,13 @@ def _uuid(value) -> uuid.UUID:
         raise NotFound() from None
 
 
-def access_conversation(actor: StaffActor | VisitorActor, conversation_id, *, lock: bool = False) -> Conversation:
+def access_conversation(actor: StaffActor | VisitorActor, conversation_id, *, lock: bool = False,
+                        with_lead: bool = False) -> Conversation:
     """The conversation if the actor may see it; NotFound otherwise (also for
     another agency's, or another visitor's). With lock=True the row is locked
-    for the surrounding transaction."""
+    for the surrounding transaction. With with_lead=True its lead comes in the
+    same query (and, with lock=True, under the same lock: InnoDB locks every
+    joined row), so the message path does not read it again."""
     conversation_id = _uuid(conversation_id)
     if isinstance(actor, VisitorActor) and actor.conversation_id != conversation_id:
         raise NotFound()
@@ -29,12 +33,43 @@ def access_conversation(actor: StaffActor | VisitorActor, conversation_id, *, lo
         qs = Conversation.objects.filter(id=conversation_id)
         if isinstance(actor, VisitorActor):
             qs = qs.filter(visitor_id=actor.visitor_id)
+        if with_lead:
+            qs = qs.select_related("lead")
         if lock:
             qs = qs.select_for_update()
         conversation = qs.first()
     if conversation is None:
         raise NotFound()
+    # Only a lead read under the conversation's lock may stand in for _lock_lead.
+    conversation.lead_locked = lock and with_lead
     return conversation
+
+
+def conversation_lead_cached(conversation: Conversation):
+    """The lead already loaded with the conversation (select_related), else None."""
+    if Conversation.lead.is_cached(conversation):
+        try:
+            return conversation.lead
+        except ObjectDoesNotExist:
+            return None
+    return None
+
+
+# Versions are never renumbered: their number is cached per process by id.
+_FLOW_NUMBERS: dict = {}
+
+
+def _flow_version_number(conversation: Conversation) -> int | None:
+    version_id = conversation.flow_version_id
+    if version_id is None:
+        return None
+    number = _FLOW_NUMBERS.get(version_id)
+    if number is None:
+        number = conversation.flow_version.number
+        if len(_FLOW_NUMBERS) > 4096:
+            _FLOW_NUMBERS.clear()
+        _FLOW_NUMBERS[version_id] = number
+    return number
 
 
 def conversation_replay(*, agency_id, conversation_id, after_seq: int, include_staff_only: bool) -> list[dict]:
@@ -66,7 +101,7 @@ def conversation_summary(conversation: Conversation, *, lead=None, owner_name: s
         ),
         "owner": {"kind": conversation.owner_kind, **({"name": owner_name} if owner_name else {})},
         "crm": _crm_brief(lead),
-        "flow_version": conversation.flow_version.number if conversation.flow_version_id and hasattr(conversation, "flow_version") else None,
+        "flow_version": _flow_version_number(conversation),
         "updated_at": conversation.updated.isoformat(),
         "created": conversation.created.isoformat(),
     }

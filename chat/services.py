@@ -20,7 +20,7 @@ from django_scopes import scope
 
 from chat import frames
 from chat.models import Conversation, ConversationEvent, Note, Turn
-from chat.selectors import access_conversation, conversation_summary, stored_message_frame
+from chat.selectors import access_conversation, conversation_lead_cached, conversation_summary, stored_message_frame
 from chat.visitor import visitor_token_issue, visitor_token_verify
 from project.api.errors import ApplicationError, Conflict, Forbidden, RateLimited
 from project.ratelimit import window_hit
@@ -62,18 +62,33 @@ def frame_append(conversation: Conversation, *, type: str, build: Callable[[int]
     `conversation_touch` does both for the usual path."""
     conversation.last_seq += 1
     frame = build(conversation.last_seq)
-    ConversationEvent.objects.create(
-        agency_id=conversation.agency_id,
-        conversation=conversation,
-        seq=conversation.last_seq,
-        type=type,
-        staff_only=staff_only,
-        payload=frame,
-    )
+    fields = {"agency_id": conversation.agency_id, "conversation": conversation, "seq": conversation.last_seq,
+              "type": type, "staff_only": staff_only, "payload": frame}
+    batch = getattr(conversation, "event_batch", None)
+    if batch is not None:
+        batch.append(ConversationEvent(**fields))
+    else:
+        ConversationEvent.objects.create(**fields)
     return frame
 
 
+def frames_batch_begin(conversation: Conversation) -> None:
+    """From now on frame_append collects this conversation's events and
+    `conversation_touch` inserts them in one statement (the hot message path
+    appends two or three). Precondition: the caller ends with conversation_touch
+    in the same transaction."""
+    conversation.event_batch = []
+
+
+def _frames_batch_flush(conversation: Conversation) -> None:
+    batch = getattr(conversation, "event_batch", None)
+    if batch:
+        ConversationEvent.objects.bulk_create(batch)
+    conversation.event_batch = None
+
+
 def conversation_touch(conversation: Conversation, *, role: str | None = None, text: str | None = None) -> None:
+    _frames_batch_flush(conversation)
     conversation.updated = timezone.now()
     fields = ["last_seq", "updated", "step", "progress", "status", "owner_kind", "owner_user", "consent_granted"]
     if role is not None and text is not None:
@@ -87,6 +102,8 @@ def conversation_touch(conversation: Conversation, *, role: str | None = None, t
 def _summary(conversation: Conversation, lead=None) -> dict:
     from qualification.selectors import lead_for_conversation
 
+    if lead is None:
+        lead = conversation_lead_cached(conversation)
     if lead is None:
         lead = lead_for_conversation(conversation)
     owner_name = None
@@ -173,12 +190,16 @@ class TooLong(ApplicationError):
     code = "too_long"
 
 
-def lead_message_receive(*, visitor: VisitorActor, client_id: uuid.UUID, text: str, hints: dict | None = None) -> Effects:
+def lead_message_receive(*, visitor: VisitorActor, client_id: uuid.UUID, text: str, hints: dict | None = None,
+                         with_history: bool = True) -> Effects:
     """Store a lead message once, whatever the number of resends.
 
     A `client_id` already stored answers the stored frame again (`duplicate`),
     also when two sockets of one visitor race: the conversation row lock
-    serialises them and the unique constraint is the backstop.
+    serialises them and the unique constraint on (conversation, client_id)
+    detects the resend, so the usual (new) message pays no lookup for it.
+    `with_history=False` (the offline provider is answering) skips reading the
+    recent turns into the reply's prompt.
     """
     text = (text or "").strip()
     if not text:
@@ -187,31 +208,34 @@ def lead_message_receive(*, visitor: VisitorActor, client_id: uuid.UUID, text: s
         raise TooLong(f"El mensaje supera {settings.CHAT_MAX_TEXT_CHARS} caracteres.")
     try:
         with transaction.atomic(), scope(agency=visitor.agency_id):
-            conversation = access_conversation(visitor, visitor.conversation_id, lock=True)
-            stored = stored_message_frame(
-                agency_id=visitor.agency_id, conversation_id=conversation.id, client_id=client_id
-            )
-            if stored is not None:
-                return Effects(conversation.id, conversation.agency_id, frames=[stored], duplicate=True)
+            conversation = access_conversation(visitor, visitor.conversation_id, lock=True, with_lead=True)
             if conversation.status == Conversation.Status.CLOSED:
+                stored = stored_message_frame(
+                    agency_id=visitor.agency_id, conversation_id=conversation.id, client_id=client_id
+                )
+                if stored is not None:
+                    return Effects(conversation.id, conversation.agency_id, frames=[stored], duplicate=True)
                 raise Conflict("La conversación está cerrada.", code="conversation_closed")
             turn_id = uuid.uuid4()
+            frames_batch_begin(conversation)
+            # The turn first: a resent client_id fails here, before anything else is written.
+            turn = Turn.objects.create(
+                id=turn_id, agency_id=conversation.agency_id, conversation=conversation, seq=conversation.last_seq + 1,
+                role=Turn.Role.LEAD, text=text, client_id=client_id, search_tokens=search_tokens(text),
+                flagged=looks_like_injection(text),
+            )
             frame = frame_append(
                 conversation,
                 type="message",
                 build=lambda seq: frames.message_frame(seq=seq, turn_id=turn_id, text=text, client_id=client_id),
-            )
-            turn = Turn.objects.create(
-                id=turn_id, agency_id=conversation.agency_id, conversation=conversation, seq=frame["seq"],
-                role=Turn.Role.LEAD, text=text, client_id=client_id, search_tokens=search_tokens(text),
-                flagged=looks_like_injection(text),
             )
             effects = Effects(conversation.id, conversation.agency_id, frames=[frame])
             lead = None
             if conversation.owner_kind == Conversation.Owner.BOT:
                 from qualification.services import qualification_on_lead_message
 
-                outcome = qualification_on_lead_message(conversation=conversation, turn=turn, hints=hints)
+                outcome = qualification_on_lead_message(conversation=conversation, turn=turn, hints=hints,
+                                                        with_history=with_history)
                 effects.frames.extend(outcome.frames)
                 effects.reply = outcome.reply
                 lead = outcome.lead
@@ -219,7 +243,7 @@ def lead_message_receive(*, visitor: VisitorActor, client_id: uuid.UUID, text: s
             effects.summary = _summary(conversation, lead=lead)
             return effects
     except IntegrityError:
-        # Lost a race on (conversation, client_id) to another socket: answer its frame.
+        # This client_id is stored (a resend, or another socket won the race): answer its frame.
         stored = stored_message_frame(agency_id=visitor.agency_id, conversation_id=visitor.conversation_id, client_id=client_id)
         if stored is None:
             raise
@@ -250,7 +274,8 @@ def turn_complete(*, agency_id: uuid.UUID, conversation_id: uuid.UUID, record: T
     """Store a finished reply (completed, stopped or failed): the one database
     write of a streamed turn. An empty stopped/failed turn stores nothing."""
     with transaction.atomic(), scope(agency=agency_id):
-        conversation = Conversation.objects.select_for_update().get(id=conversation_id)
+        # The lead comes along for the summary (locked with the row: harmless, it is this conversation's).
+        conversation = Conversation.objects.select_for_update().select_related("lead").get(id=conversation_id)
         if not record.text and (record.stopped or record.failed):
             return Effects(conversation.id, agency_id)
         frame = frame_append(

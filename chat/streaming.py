@@ -38,11 +38,14 @@ def _breaker():
 
 
 class TurnRunner:
-    def __init__(self, *, conversation_id: str, agency_id: str, plan: ReplyPlan, agency_settings: dict | None = None):
+    def __init__(self, *, conversation_id: str, agency_id: str, plan: ReplyPlan, agency_settings: dict | None = None,
+                 origin_patterns: list[str] | None = None):
         self.conversation_id = conversation_id
         self.agency_id = agency_id
         self.plan = plan
         self.agency_settings = agency_settings or {}
+        self.settings_known = agency_settings is not None
+        self.origin_patterns = origin_patterns
         self.turn_id = str(uuid.uuid4())
         self._stop = asyncio.Event()
         self.stop_reason: str | None = None
@@ -172,7 +175,12 @@ class TurnRunner:
 
         from chat.guard import OutputGuard
 
-        patterns = await database_sync_to_async(_allowed_link_patterns)(self.agency_id)
+        if self.settings_known and self.origin_patterns is not None:
+            # The lead's socket read both at auth: no database round trip per reply.
+            patterns = _allowed_link_patterns(self.agency_id, self.agency_settings, self.origin_patterns)
+        else:
+            patterns = await database_sync_to_async(_allowed_link_patterns)(
+                self.agency_id, self.agency_settings if self.settings_known else None)
         return OutputGuard(canary=settings.PROMPT_CANARY, allowed_origins=patterns)
 
     async def _store(self, turn, provider_name: str, *, stopped: bool, failed: bool, usage, first_token, started) -> None:
@@ -198,18 +206,25 @@ class TurnRunner:
                                                             "reason": "output_guard"}, staff_only=True)
 
 
-def _allowed_link_patterns(agency_id) -> list[str]:
-    """The agency's own sites, and its privacy policy's: links the assistant may show."""
+def _allowed_link_patterns(agency_id, agency_settings: dict | None = None,
+                           origin_patterns: list[str] | None = None) -> list[str]:
+    """The agency's own sites, and its privacy policy's: links the assistant may
+    show. `agency_settings` and `origin_patterns` (the lead's socket read both
+    at auth, the same snapshot its Origin check uses) save the reads."""
     from django_scopes import scopes_disabled
 
-    from tenancy.models import Agency
+    from tenancy.models import Agency, default_settings
     from tenancy.origins import InvalidOrigin, normalize_origin
     from tenancy.selectors import agency_origin_patterns
 
-    patterns = agency_origin_patterns(agency_id)
-    with scopes_disabled():
-        agency = Agency.objects.filter(id=agency_id).first()
-    url = ((agency.setting("privacy_policy") or {}).get("url") or "") if agency else ""
+    patterns = list(origin_patterns) if origin_patterns is not None else agency_origin_patterns(agency_id)
+    if agency_settings is not None:
+        policy = {**default_settings(), **agency_settings}.get("privacy_policy")
+    else:
+        with scopes_disabled():
+            agency = Agency.objects.filter(id=agency_id).first()
+        policy = agency.setting("privacy_policy") if agency else None
+    url = (policy or {}).get("url") or ""
     if url:
         try:
             patterns.append(normalize_origin("/".join(url.split("/")[:3])))
@@ -225,7 +240,8 @@ async def _close_quietly(stream) -> None:
         pass
 
 
-def start_reply(*, conversation_id: str, agency_id: str, plan: ReplyPlan, agency_settings: dict | None = None) -> None:
+def start_reply(*, conversation_id: str, agency_id: str, plan: ReplyPlan, agency_settings: dict | None = None,
+                origin_patterns: list[str] | None = None) -> None:
     """Queue an assistant reply for a conversation. Replies of one conversation
     run one after another; a new one first stops the one streaming (what was
     said so far is kept)."""
@@ -234,7 +250,8 @@ def start_reply(*, conversation_id: str, agency_id: str, plan: ReplyPlan, agency
     if current is not None:
         current.stop(reason="superseded")
     previous = _chains.get(conversation_id)
-    runner = TurnRunner(conversation_id=conversation_id, agency_id=agency_id, plan=plan, agency_settings=agency_settings)
+    runner = TurnRunner(conversation_id=conversation_id, agency_id=agency_id, plan=plan, agency_settings=agency_settings,
+                        origin_patterns=origin_patterns)
 
     async def chained() -> None:
         if previous is not None and not previous.done():

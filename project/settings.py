@@ -308,6 +308,8 @@ CHAT_AUTH_TIMEOUT_SECONDS = float(env_str("CHAT_AUTH_TIMEOUT_SECONDS", "10"))
 VISITOR_TOKEN_TTL = timedelta(days=env_int("VISITOR_TOKEN_TTL_DAYS", 30))
 # Deltas for sockets in other processes are batched per window (issue 13).
 CHAT_FANOUT_WINDOW_MS = env_int("CHAT_FANOUT_WINDOW_MS", 25)
+# A staff socket's deltas wait this long to be merged per turn (chat.hub.Outbox).
+CHAT_STAFF_WINDOW_MS = env_int("CHAT_STAFF_WINDOW_MS", 40)
 OFFLINE_TOKENS_PER_SECOND = float(env_str("OFFLINE_TOKENS_PER_SECOND", "30"))
 WIDGET_SESSIONS_PER_IP_PER_HOUR = env_int("WIDGET_SESSIONS_PER_IP_PER_HOUR", 10 if PRODUCTION else 1000)
 

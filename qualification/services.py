@@ -74,18 +74,26 @@ class _LeadWriter:
             qualified_at=lead.qualified_at.isoformat() if lead.qualified_at else None,
         )
         self.changed = False
+        # Recorded events are inserted together by save(): one INSERT per message, not one per event.
+        self.pending: list[LeadEvent] = []
 
     def record(self, type: str, data: dict, *, actor: str = "lead") -> None:
         now = timezone.now()
         self.lead.event_count += 1
-        LeadEvent.objects.create(
+        self.pending.append(LeadEvent(
             agency_id=self.lead.agency_id, lead=self.lead, seq=self.lead.event_count, type=type, data=data,
             step=str(data.get("to") or "")[:64] if type == "step.changed" else "", actor=actor, created=now,
-        )
+        ))
         apply_event(self.state, type, data, now.isoformat())
         self.changed = True
 
+    def flush(self) -> None:
+        if self.pending:
+            events, self.pending = self.pending, []
+            LeadEvent.objects.bulk_create(events)
+
     def save(self) -> None:
+        self.flush()
         lead_projection_write(lead=self.lead, state=self.state)
 
 
@@ -98,6 +106,7 @@ def lead_event_append(*, lead_id, agency_id, type: str, data: dict, actor: str =
     lead = Lead.objects.select_for_update().get(id=lead_id, agency_id=agency_id)
     writer = _LeadWriter(lead)
     writer.record(type, data, actor=actor)
+    writer.flush()
     lead.save(update_fields=["event_count"])
 
 
@@ -187,6 +196,13 @@ def _settings(conversation: Conversation) -> dict:
 
 
 def _lock_lead(conversation: Conversation) -> Lead:
+    from chat.selectors import conversation_lead_cached
+
+    if getattr(conversation, "lead_locked", False):
+        # Read (and locked) with the conversation by the chat service's lock query.
+        lead = conversation_lead_cached(conversation)
+        if lead is not None:
+            return lead
     return Lead.objects.select_for_update().select_related("conversation").get(conversation=conversation)
 
 
@@ -416,11 +432,13 @@ def qualification_policy_refresh(*, conversation_id, agency_id) -> Effects | Non
         return Effects(conversation.id, conversation.agency_id, frames=frames, summary=_summary(conversation))
 
 
-def qualification_on_lead_message(*, conversation: Conversation, turn: Turn, hints: dict | None = None) -> Outcome:
+def qualification_on_lead_message(*, conversation: Conversation, turn: Turn, hints: dict | None = None,
+                                  with_history: bool = True) -> Outcome:
     """Understand a lead message against the current step and advance.
 
     `hints` are the LLM's proposed answers (qualification.extraction), checked
-    here by the rule-based parsers.
+    here by the rule-based parsers. `with_history=False` leaves the recent
+    turns out of the reply's prompt (for a provider that does not read it).
 
     Precondition: the caller holds the conversation's row lock and the bot owns
     the conversation."""
@@ -431,6 +449,7 @@ def qualification_on_lead_message(*, conversation: Conversation, turn: Turn, hin
         hints = None
     reason, preface, handled = _understand(conversation, writer, flow, settings, turn.text, hints)
     if not handled:
+        writer.flush()
         return Outcome(frames=[], reply=prompts.closing_plan(conversation, flow, writer.state.answers, turn.text),
                        lead=writer.lead)
     _advance(conversation, writer, flow, settings)
@@ -439,7 +458,7 @@ def qualification_on_lead_message(*, conversation: Conversation, turn: Turn, hin
     reply = prompts.reply_plan(
         conversation=conversation, flow=flow, question=_question(flow, conversation.step),
         answers=writer.state.answers, reason=reason, preface=preface,
-        history=prompts.recent_history(conversation), last_message=turn.text,
+        history=prompts.recent_history(conversation) if with_history else [], last_message=turn.text,
     )
     return Outcome(frames=frames, reply=reply, lead=writer.lead)
 
@@ -574,11 +593,13 @@ def qualification_context(*, visitor: VisitorActor) -> dict | None:
     the current step and what is answered. None when the bot does not own it."""
     from chat.selectors import access_conversation
 
+    from chat.selectors import conversation_lead_cached
+
     with scope(agency=visitor.agency_id):
-        conversation = access_conversation(visitor, visitor.conversation_id)
+        conversation = access_conversation(visitor, visitor.conversation_id, with_lead=True)
         if conversation.owner_kind != Conversation.Owner.BOT:
             return None
-        lead = Lead.objects.filter(conversation=conversation).only("answers", "consent_granted").first()
+        lead = conversation_lead_cached(conversation)
         return {"flow": _flow(conversation), "step": conversation.step, "answered": dict(lead.answers or {}) if lead else {},
                 "consent_granted": bool(lead and lead.consent_granted)}
 

@@ -24,25 +24,38 @@ log = structlog.get_logger(__name__)
 
 
 class _SSEStream(LLMStream):
-    def __init__(self, manager, response, lines, first_token_timeout: float, model: str):
+    """The SSE events of one streamed completion, read from the raw bytes.
+
+    Every `data:` event that arrived in the same network read is folded into
+    one piece: at low load that is one token per read, as before; when the
+    process falls behind, the tokens that piled up go out as one delta (one
+    guard pass, one frame per socket) instead of one each — the backlog then
+    shrinks instead of growing (bench/README.md)."""
+
+    def __init__(self, manager, response, chunks, first_token_timeout: float, model: str):
         self._manager = manager
         self._response = response
-        self._lines = lines
+        self._chunks = chunks
         self._first_token_timeout = first_token_timeout
         self._model = model
         self._done = False
         self._finished = False
+        self._buffer = b""
+        self._error: Exception | None = None  # raised after the text that preceded it went out
         self.usage = None
 
     async def __anext__(self) -> str:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
         if self._done:
             raise StopAsyncIteration
         while True:
             try:
                 if self.first_token_at is None:
-                    line = await asyncio.wait_for(self._lines.__anext__(), self._first_token_timeout)
+                    chunk = await asyncio.wait_for(self._chunks.__anext__(), self._first_token_timeout)
                 else:
-                    line = await self._lines.__anext__()
+                    chunk = await self._chunks.__anext__()
             except StopAsyncIteration:
                 await self.aclose()
                 if not self._finished:
@@ -56,36 +69,55 @@ class _SSEStream(LLMStream):
             except Exception as exc:  # noqa: BLE001 - transport errors mid-stream
                 await self.aclose()
                 raise LLMUnavailable(f"stream broken: {type(exc).__name__}") from exc
-            if not line.startswith("data:"):
-                continue
-            payload = line[5:].strip()
-            if payload == "[DONE]":
-                self._finished = True
-                await self.aclose()
-                raise StopAsyncIteration
-            try:
-                chunk = orjson.loads(payload)
-            except orjson.JSONDecodeError as exc:
-                await self.aclose()
-                raise LLMUnavailable("malformed stream chunk") from exc
-            if "error" in chunk:
-                await self.aclose()
-                raise LLMUnavailable(f"upstream error: {chunk['error']}")
-            usage = chunk.get("usage")
-            if usage:
-                self.usage = Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0),
-                                   chunk.get("model", self._model))
-            choices = chunk.get("choices") or ()
-            if not choices:
-                continue
-            choice = choices[0]
-            if choice.get("finish_reason"):
-                self._finished = True
-            content = (choice.get("delta") or {}).get("content")
-            if content:
+            lines = (self._buffer + chunk).split(b"\n")
+            self._buffer = lines.pop()
+            pieces = []
+            for line in lines:
+                try:
+                    piece = self._event(line)
+                except StopAsyncIteration:
+                    await self.aclose()
+                    break
+                except LLMUnavailable as exc:
+                    await self.aclose()
+                    if not pieces:
+                        raise
+                    self._error = exc
+                    break
+                if piece:
+                    pieces.append(piece)
+            if pieces:
                 if self.first_token_at is None:
                     self.first_token_at = time.monotonic()
-                return content
+                return "".join(pieces)
+            if self._done:
+                raise StopAsyncIteration
+
+    def _event(self, line: bytes) -> str | None:
+        """The content of one SSE line (None if it has none); StopAsyncIteration at [DONE]."""
+        if not line.startswith(b"data:"):
+            return None
+        payload = line[5:].strip()
+        if payload == b"[DONE]":
+            self._finished = True
+            raise StopAsyncIteration
+        try:
+            chunk = orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:
+            raise LLMUnavailable("malformed stream chunk") from exc
+        if "error" in chunk:
+            raise LLMUnavailable(f"upstream error: {chunk['error']}")
+        usage = chunk.get("usage")
+        if usage:
+            self.usage = Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0),
+                               chunk.get("model", self._model))
+        choices = chunk.get("choices") or ()
+        if not choices:
+            return None
+        choice = choices[0]
+        if choice.get("finish_reason"):
+            self._finished = True
+        return (choice.get("delta") or {}).get("content")
 
     async def aclose(self) -> None:
         if self._done:
@@ -143,7 +175,7 @@ class OpenAIProvider(LLMProvider):
             raise LLMUnavailable("upstream did not answer in time") from None
         except openai.APIError as exc:
             raise LLMUnavailable(f"upstream error: {type(exc).__name__}") from exc
-        return _SSEStream(manager, response, response.iter_lines().__aiter__(), self.first_token_timeout, self.model)
+        return _SSEStream(manager, response, response.iter_bytes().__aiter__(), self.first_token_timeout, self.model)
 
     async def complete_json(self, *, messages, schema, schema_name, scripted=None):
         import openai

@@ -31,10 +31,12 @@ async def tokens_add(agency_id, tokens: int) -> None:
     if tokens <= 0:
         return
     if settings.REDIS_URL:
-        client = _redis()
         key = _key(agency_id)
-        await client.incrby(key, tokens)
-        await client.expire(key, 2 * 86400)
+        # One round trip: this runs once per streamed turn.
+        async with _redis().pipeline(transaction=False) as pipe:
+            pipe.incrby(key, tokens)
+            pipe.expire(key, 2 * 86400)
+            await pipe.execute()
     else:
         key = _key(agency_id)
         _local[key] = _local.get(key, 0) + tokens

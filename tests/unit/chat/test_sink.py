@@ -146,3 +146,87 @@ async def test_replay_gaps_are_not_waited_for():
     sink = Sink(socket, "c1", last_seq=0)
     await sink.go_live([{"seq": 1, "type": "message"}, {"seq": 3, "type": "message"}], None)  # 2 was staff-only
     assert [f["seq"] for f in socket.sent] == [1, 3] and sink.ahead == {}
+
+
+async def test_staff_outbox_merges_the_deltas_of_a_window_per_turn_and_keeps_order():
+    import asyncio
+
+    from chat.hub import Outbox
+
+    socket = Socket()
+    outbox = Outbox(socket, window=0.05)
+    sinks = {c: Sink(socket, c, staff=True, tag=True, outbox=outbox) for c in ("c1", "c2")}
+    for sink in sinks.values():
+        await sink.go_live([], None)
+    turns = {c: LiveTurn(turn_id=f"t-{c}", role="assistant") for c in sinks}
+    for c, sink in sinks.items():
+        await sink.deliver({"type": "turn.started", "turn": turns[c].turn_id, "role": "assistant"})
+    await asyncio.sleep(0.01)  # the two starts are not deltas: sent at once
+    assert [f["type"] for f in socket.sent] == ["turn.started", "turn.started"]
+    for piece in ["Ho", "la", ",", " ¿qué", " tal?"]:
+        for c, sink in sinks.items():
+            offset = turns[c].append(piece)
+            await sink.deliver({"type": "turn.delta", "turn": turns[c].turn_id, "offset": offset, "text": piece})
+    assert len(socket.sent) == 2, "deltas wait for the window"
+    await asyncio.sleep(0.1)
+    deltas = [f for f in socket.sent if f["type"] == "turn.delta"]
+    # One frame per conversation for the whole window, each starting at offset 0.
+    assert [(f["conversation"], f["offset"], f["text"]) for f in deltas] == [
+        ("c1", 0, "Hola, ¿qué tal?"), ("c2", 0, "Hola, ¿qué tal?")]
+    # A persisted frame goes out without waiting, after the deltas queued before it.
+    offset = turns["c1"].append(" Bien")
+    await sinks["c1"].deliver({"type": "turn.delta", "turn": "t-c1", "offset": offset, "text": " Bien"})
+    await sinks["c1"].deliver({"seq": 1, "type": "turn.completed", "turn": "t-c1", "text": turns["c1"].text})
+    await asyncio.sleep(0.01)
+    assert [f["type"] for f in socket.sent[-2:]] == ["turn.delta", "turn.completed"]
+    assert _text([f for f in socket.sent if f.get("conversation") == "c1"], "t-c1") == "Hola, ¿qué tal? Bien"
+    outbox.close()
+
+
+async def test_a_slow_staff_socket_never_holds_up_the_caller():
+    import asyncio
+    import time
+
+    from chat.hub import Outbox
+
+    release = asyncio.Event()
+    sent = []
+
+    async def slow(text):
+        await release.wait()
+        sent.append(json.loads(text))
+
+    outbox = Outbox(slow, window=0.0)
+    sink = Sink(slow, "c1", staff=True, tag=True, outbox=outbox)
+    await sink.go_live([], None)
+    started = time.monotonic()
+    turn = LiveTurn(turn_id="t1", role="assistant")
+    for i in range(500):
+        piece = f" {i}"
+        await sink.deliver({"type": "turn.delta", "turn": "t1", "offset": turn.append(piece), "text": piece})
+        await asyncio.sleep(0)
+    assert time.monotonic() - started < 1
+    release.set()
+    await asyncio.sleep(0.05)
+    # Everything arrives, in fewer frames than deltas, with no gap or overlap.
+    assert _text(sent, "t1") == turn.text and len(sent) < 100
+
+
+async def test_deltas_batched_by_another_process_skip_the_staff_window():
+    import asyncio
+
+    from chat.hub import Outbox
+
+    socket = Socket()
+    outbox = Outbox(socket, window=5.0)
+    sink = Sink(socket, "c1", staff=True, tag=True, outbox=outbox)
+    await sink.go_live([], None)
+    await sink.deliver({"type": "turn.started", "turn": "t1", "role": "assistant"})
+    await asyncio.sleep(0.01)
+    await sink.deliver({"type": "turn.delta", "turn": "t1", "offset": 0, "text": "Hola"})
+    await asyncio.sleep(0.01)
+    assert [f["type"] for f in socket.sent] == ["turn.started"]
+    outbox.flush_soon()
+    await asyncio.sleep(0.01)
+    assert socket.sent[-1] == {"type": "turn.delta", "turn": "t1", "offset": 0, "text": "Hola", "conversation": "c1"}
+    outbox.close()
