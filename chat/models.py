@@ -98,7 +98,11 @@ class Turn(models.Model):
             models.UniqueConstraint(fields=["conversation", "client_id"], name="uniq_turn_client_id"),
             models.UniqueConstraint(fields=["conversation", "seq"], name="uniq_turn_seq"),
         ]
-        indexes = [models.Index(fields=["agency", "-created"], name="turn_agency_created")]
+        indexes = [
+            models.Index(fields=["agency", "-created"], name="turn_agency_created"),
+            # "Did the lead say anything?" per conversation, from the index alone (analytics funnel).
+            models.Index(fields=["conversation", "role"], name="turn_conversation_role"),
+        ]
 
 
 class ConversationEvent(models.Model):

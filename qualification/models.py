@@ -113,7 +113,9 @@ class LeadEvent(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["lead", "seq"], name="uniq_lead_event_seq")]
         indexes = [models.Index(fields=["agency", "type", "created"], name="leadevent_agency_type"),
-                   models.Index(fields=["agency", "type", "step"], name="leadevent_agency_step")]
+                   models.Index(fields=["agency", "type", "step"], name="leadevent_agency_step"),
+                   # The funnel joins a range of conversations to their leads' events: covering.
+                   models.Index(fields=["lead", "type", "step"], name="leadevent_lead_type_step")]
 
 
 class ConsentRecord(models.Model):
