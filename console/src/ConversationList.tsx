@@ -16,7 +16,8 @@ export function relativeTime(iso: string | null | undefined, lang: string): stri
   const seconds = Math.round((new Date(iso).getTime() - Date.now()) / 1000);
   const rtf = new Intl.RelativeTimeFormat(lang, { numeric: "auto", style: "short" });
   const abs = Math.abs(seconds);
-  if (abs < 60) return rtf.format(Math.round(seconds / 1) > -10 ? 0 : seconds, "second");
+  if (abs < 10) return rtf.format(0, "second");
+  if (abs < 60) return rtf.format(seconds, "second");
   if (abs < 3600) return rtf.format(Math.round(seconds / 60), "minute");
   if (abs < 86400) return rtf.format(Math.round(seconds / 3600), "hour");
   return rtf.format(Math.round(seconds / 86400), "day");

@@ -13,7 +13,7 @@ type Props = { id: string; me: Me; socket: MonitorSocket; onBack: () => void; re
 type Alert = { kind: "error" | "info"; text: string };
 
 export function ConversationView({ id, me, socket, onBack, resyncs }: Props) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const store = useStore();
   const state = store.conversation(id);
   const summary = store.summaries.get(id);
@@ -92,8 +92,8 @@ export function ConversationView({ id, me, socket, onBack, resyncs }: Props) {
             <h2 id="conv-title">{name}</h2>
             <p className="muted small">
               {summary && <span className={`status ${summary.status}`}>{t(`status.${summary.status}` as Key)}</span>}
-              {step && <span> · {stepLabel(t, step)}</span>}
-              {summary && <span> · {relativeTime(summary.created, me ? document.documentElement.lang : "es")}</span>}
+              {step && <span> · {t("conv.step", { step: stepLabel(t, step) })}</span>}
+              {summary && <span> · {t("conv.started", { when: relativeTime(summary.created, lang) })}</span>}
             </p>
           </div>
           <div className="presence" aria-label={t("conv.watchers")}>
@@ -235,7 +235,7 @@ function Notes({ notes, canWrite, onAdd }: { notes: { id: string; text: string; 
           onAdd(text.trim());
           setText("");
         }}>
-          <label className="sr-only" htmlFor="note">{t("notes.title")}</label>
+          <label className="sr-only" htmlFor="note">{t("notes.new")}</label>
           <textarea id="note" rows={2} value={text} maxLength={5000} placeholder={t("notes.placeholder")}
                     onChange={(e) => setText(e.target.value)} />
           <button type="submit" className="secondary small" disabled={!text.trim()}>{t("notes.add")}</button>

@@ -45,9 +45,10 @@ export function LeadPanel({ leadId, state, resyncs }: Props) {
   return (
     <section className="card lead" aria-labelledby="lead-title">
       <h3 id="lead-title">{t("lead.title")}</h3>
-      {lead && (lead.company || lead.email || lead.phone) && (
+      {lead && (lead.name || lead.company || lead.email || lead.phone) && (
         <p className="lead-contact">
-          {lead.company && <strong>{lead.company}</strong>}
+          {lead.name && <strong className="lead-name">{lead.name}</strong>}
+          {lead.company && <span>{lead.company}</span>}
           {lead.email && <span>{lead.email}</span>}
           {lead.phone && <span>{lead.phone}</span>}
         </p>

@@ -1,0 +1,251 @@
+"""The staff console in real Chromium against the live service, while a
+scripted lead chats over its own socket."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from tests.integration.conftest import LeadSocket, open_session
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.services]
+
+
+class LeadDriver:
+    """A lead on a socket of its own, driven from the browser's thread: the
+    socket lives on an event loop in a third thread for the whole scenario."""
+
+    def __init__(self, server, key: str):
+        self.server = server
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        self.session = open_session(server, key)
+        self.conversation = self.session["conversation"]
+        self.socket: LeadSocket = self.run(LeadSocket.connect(server, self.session["visitor_token"]))
+
+    def run(self, coro, timeout: float = 60):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        try:
+            self.run(self.socket.close(), 10)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+class MonitorLink:
+    """The console's monitor socket through Playwright's WebSocket routing, so
+    a test can cut the network under it and refuse reconnects for a while."""
+
+    def __init__(self, page):
+        self.up = True
+        self.routes = []
+        self.refused = 0
+        self.connects = 0
+        page.route_web_socket("**/ws/v1/monitor", self._route)
+
+    def _route(self, ws) -> None:
+        if not self.up:
+            self.refused += 1
+            ws.close(code=4000, reason="network down")
+            return
+        self.connects += 1
+        ws.connect_to_server()
+        self.routes.append(ws)
+
+    def drop(self) -> None:
+        self.up = False
+        for ws in self.routes:
+            ws.close(code=4000, reason="network down")
+        self.routes.clear()
+
+
+def _login(page, base_url: str, user, password: str) -> None:
+    page.goto(base_url + "/console/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Contraseña").fill(password)
+    page.get_by_role("button", name="Entrar").click()
+    page.locator(".conn.live").wait_for(timeout=15000)
+
+
+def test_console_watches_takes_over_replies_and_releases(web_pool, transactional_db, make_agency, in_browser,
+                                                         screenshots):
+    server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="6", CHAT_RATE_BURST="100")
+    a = make_agency("Consola")
+
+    def scenario(browser):
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        network = MonitorLink(page)
+        page.goto(server.base_url + "/console/")
+        page.get_by_role("heading", name="Entra en tu consola").wait_for()
+        page.screenshot(path=screenshots / "console-login-desktop.png")
+        _login(page, server.base_url, a.agent, a.password)
+        page.get_by_text("Todavía no hay conversaciones").wait_for()
+
+        # A new lead arrives: its conversation shows up without a reload.
+        lead = LeadDriver(server, a.key.key)
+        try:
+            conv = lead.conversation
+            item = page.locator(f'[data-conversation="{conv}"]')
+            item.wait_for(timeout=30000)
+            # Opened while the assistant's (long) opening is streaming: it grows token by token.
+            item.click()
+            page.wait_for_url(f"**/console/c/{conv}")
+            streaming = page.locator(".msg.assistant.streaming .msg-text")
+            streaming.wait_for(timeout=20000)
+            samples = []
+            for _ in range(6):
+                if streaming.count() == 0:
+                    break
+                samples.append(len(streaming.first.inner_text()))
+                page.wait_for_timeout(300)
+            opening = lead.run(lead.socket.assistant_reply(60))
+            shown = page.locator(f'.msg.assistant[data-turn="{opening["turn"]}"]:not(.streaming) .msg-text')
+            shown.wait_for(timeout=20000)
+            streamed_text = shown.inner_text()
+
+            # The lead types, then answers: the message and the next reply appear live.
+            lead.run(lead.socket.send({"type": "typing"}))
+            page.get_by_text("El lead está escribiendo…").wait_for(timeout=10000)
+            lead.run(lead.socket.say("Sí, acepto"))
+            page.locator(".msg.lead", has_text="Sí, acepto").wait_for(timeout=15000)
+            reply = lead.run(lead.socket.assistant_reply(60))
+            page.locator(f'.msg.assistant[data-turn="{reply["turn"]}"]:not(.streaming)').wait_for(timeout=20000)
+            item_text = item.inner_text()
+
+            # Take over, reply, write a private note, release.
+            page.get_by_role("button", name="Tomar el control").click()
+            page.get_by_text("La atiendes tú").wait_for(timeout=10000)
+            lead.run(lead.socket.until_type("handoff", active=True))
+            box = page.get_by_label("Responder al lead")
+            box.fill("Hola, soy del equipo de la agencia. ¿En qué te ayudo?")
+            box.press("Enter")
+            agent_turn = lead.run(lead.socket.until_type("turn.completed", role="agent"))
+            page.locator(".msg.agent", has_text="soy del equipo").wait_for(timeout=10000)
+            page.get_by_label("Nueva nota privada").fill("Cliente con prisa: llamar mañana a primera hora")
+            page.get_by_role("button", name="Guardar nota").click()
+            page.locator(".note", has_text="llamar mañana").wait_for(timeout=10000)
+            lead.run(lead.socket.say("Me llamo Lucía Martín"))
+            page.locator(".msg.lead", has_text="Lucía Martín").wait_for(timeout=10000)
+            page.wait_for_timeout(300)
+            page.screenshot(path=screenshots / "console-takeover-desktop.png")
+            page.get_by_role("button", name="Devolver al asistente").click()
+            lead.run(lead.socket.until_type("handoff", active=False))
+            page.get_by_role("button", name="Tomar el control").wait_for(timeout=10000)
+            resumed = lead.run(lead.socket.assistant_reply(60))
+            page.locator(f'.msg.assistant[data-turn="{resumed["turn"]}"]:not(.streaming)').wait_for(timeout=20000)
+            lead_frames = list(lead.socket.frames)
+            # What the lead said meanwhile counted on release: the list and the lead panel show the name.
+            item.locator(".item-name", has_text="Lucía Martín").wait_for(timeout=10000)
+            page.locator(".lead-name", has_text="Lucía Martín").wait_for(timeout=10000)
+
+            # Full-text search goes to the server.
+            search = page.get_by_label("Buscar en las conversaciones")
+            search.fill("acepto")
+            page.get_by_role("status").filter(has_text="1 resultados").wait_for(timeout=10000)
+            found = item.count()
+            search.fill("zanahoria")
+            page.get_by_text("Ninguna conversación coincide").wait_for(timeout=10000)
+            missing = item.count()
+            search.fill("")
+            item.wait_for()
+
+            # The network drops: the console says so, reconnects by itself and replays what it missed.
+            network.drop()
+            page.locator(".conn.offline").wait_for(timeout=15000)
+            lead.run(lead.socket.say("Trabajo en Dulces Lucía"))
+            lead.run(lead.socket.assistant_reply(60))
+            page.wait_for_timeout(1500)  # a few refused attempts, backing off
+            refused = network.refused
+            network.up = True
+            page.locator(".conn.live").wait_for(timeout=30000)
+            page.locator(".msg.lead", has_text="Dulces Lucía").wait_for(timeout=15000)
+
+            # Tablet width: the conversation, then the list.
+            page.set_viewport_size({"width": 768, "height": 1024})
+            page.wait_for_timeout(300)
+            page.screenshot(path=screenshots / "console-conversation-tablet.png")
+            page.get_by_role("button", name="Volver a la lista").click()
+            item.wait_for()
+            page.screenshot(path=screenshots / "console-list-tablet.png")
+            page.set_viewport_size({"width": 1440, "height": 900})
+            item.click()
+            page.locator(".msg.agent").wait_for()
+            page.screenshot(path=screenshots / "console-conversation-desktop.png")
+            # Each turn once, even after all that replaying.
+            turns = page.locator(".msg[data-turn]").evaluate_all("els => els.map(e => e.dataset.turn)")
+        finally:
+            lead.close()
+        return {"errors": errors, "samples": samples, "streamed": streamed_text, "opening": opening, "turns": turns,
+                "agent_turn": agent_turn, "lead_frames": lead_frames, "item": item_text, "found": found,
+                "missing": missing, "refused": refused, "connects": network.connects}
+
+    r = in_browser(scenario)
+    assert not r["errors"], r["errors"]
+    # Deltas arrived while the turn was streaming (the text grew), and the end result is exactly the turn.
+    assert len(r["samples"]) >= 2 and r["samples"][-1] > r["samples"][0], r["samples"]
+    assert r["streamed"] == r["opening"]["text"]
+    assert len(r["turns"]) == len(set(r["turns"]))
+    assert r["agent_turn"]["text"] == "Hola, soy del equipo de la agencia. ¿En qué te ayudo?"
+    assert not [f for f in r["lead_frames"] if f.get("type") == "note"]
+    assert "Abierta" in r["item"]
+    assert (r["found"], r["missing"]) == (1, 0)
+    # It retried with backoff (a few attempts, not a tight loop) and came back on its own.
+    assert 1 <= r["refused"] <= 6 and r["connects"] >= 2
+
+
+def test_viewer_sees_no_takeover_and_language_switch_is_remembered(web_pool, transactional_db, make_agency,
+                                                                    in_browser, screenshots):
+    server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="400", CHAT_RATE_BURST="100")
+    a = make_agency("Lectura")
+
+    def scenario(browser):
+        lead = LeadDriver(server, a.key.key)
+        try:
+            lead.run(lead.socket.assistant_reply(30))
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            _login(page, server.base_url, a.viewer, a.password)
+            item = page.locator(f'[data-conversation="{lead.conversation}"]')
+            item.wait_for()
+            # A new message while nobody looks: an unread badge, gone once opened.
+            lead.run(lead.socket.say("Sí, acepto"))
+            item.locator(".badge").wait_for(timeout=15000)
+            unread = int(item.locator(".badge").inner_text())
+            page.screenshot(path=screenshots / "console-unread-desktop.png")
+            item.click()
+            item.locator(".badge").wait_for(state="detached")
+            page.locator(".msg.assistant:not(.streaming)").first.wait_for(timeout=15000)
+            page.get_by_text("Tu rol es de solo lectura").wait_for()
+            takeover_buttons = page.get_by_role("button", name="Tomar el control").count()
+            reply_boxes = page.get_by_label("Responder al lead").count()
+
+            page.get_by_role("button", name="EN", exact=True).click()
+            page.get_by_role("button", name="Sign out").wait_for()
+            english = {
+                "heading": page.get_by_role("heading", name="Conversations").count(),
+                "hint": page.get_by_text("Your role is read-only").count(),
+                "lang": page.evaluate("document.documentElement.lang"),
+            }
+            # A reload keeps the language and, through the tab's refresh token, the session.
+            page.reload()
+            page.locator(".conn.live").wait_for(timeout=15000)
+            page.get_by_role("button", name="Sign out").wait_for()
+            page.locator(".msg.assistant").first.wait_for(timeout=15000)
+            page.screenshot(path=screenshots / "console-viewer-english-desktop.png")
+            page.get_by_role("button", name="Sign out").click()
+            page.get_by_role("heading", name="Sign in to your console").wait_for()
+            after_logout = page.evaluate("sessionStorage.getItem('mkz.refresh')")
+        finally:
+            lead.close()
+        return takeover_buttons, reply_boxes, english, after_logout, unread
+
+    takeover_buttons, reply_boxes, english, after_logout, unread = in_browser(scenario)
+    assert unread >= 1
+    assert takeover_buttons == 0 and reply_boxes == 0
+    assert english == {"heading": 1, "hint": 1, "lang": "en"}
+    assert after_logout is None
