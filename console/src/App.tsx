@@ -3,6 +3,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ApiError, auth, me as fetchMe, type Me } from "./api";
 import { ConversationList } from "./ConversationList";
 import { ConversationView } from "./ConversationView";
+import { forgetLeads } from "./LeadPanel";
 import { I18n, initialLang, rememberLang, translator, useI18n, type Lang } from "./i18n";
 import { MonitorSocket, type ConnState } from "./monitor";
 import { store } from "./store";
@@ -141,7 +142,9 @@ function Console() {
       offState();
       offReady();
       socket.stop();
+      // Signed out: no lead's personal data stays in this tab's memory.
       store.reset();
+      forgetLeads();
     };
   }, [socket]);
 

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 
 import { getLead, type Lead } from "./api";
 import { scoreBand, stepLabel } from "./ConversationList";
@@ -16,18 +16,28 @@ function answerText(t: Translate, value: unknown, lang: string): string {
   return String(value);
 }
 
+// Leads already fetched, so reopening a conversation shows its lead at once.
+const cache = new Map<string, Lead>();
+export const forgetLeads = () => cache.clear();
+
 export function LeadPanel({ leadId, state, resyncs }: Props) {
   const { t, lang } = useI18n();
-  const [lead, setLead] = useState<Lead | null>(null);
+  const [lead, setLead] = useState<Lead | null>(leadId ? cache.get(leadId) ?? null : null);
+  const fetched = useRef<string | null>(null);
 
   // Fetched again whenever the flow moves or a strategy frame arrives (debounced: frames come in bursts).
   const strategyStatus = state.strategy?.status;
   useEffect(() => {
     if (!leadId) return;
     let live = true;
+    const first = fetched.current !== leadId;
+    fetched.current = leadId;
     const timer = window.setTimeout(() => {
-      getLead(leadId).then((l) => live && setLead(l), () => undefined);
-    }, 300);
+      getLead(leadId).then((l) => {
+        cache.set(leadId, l);
+        if (live) setLead(l);
+      }, () => undefined);
+    }, first ? 0 : 300);
     return () => {
       live = false;
       window.clearTimeout(timer);

@@ -20,7 +20,8 @@ class LeadDriver:
     def __init__(self, server, key: str):
         self.server = server
         self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
         self.session = open_session(server, key)
         self.conversation = self.session["conversation"]
         self.socket: LeadSocket = self.run(LeadSocket.connect(server, self.session["visitor_token"]))
@@ -28,11 +29,23 @@ class LeadDriver:
     def run(self, coro, timeout: float = 60):
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
+    def _serve(self) -> None:
+        self.loop.run_forever()
+        self.loop.close()
+
     def close(self) -> None:
+        async def cancel_the_rest():
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
+
         try:
             self.run(self.socket.close(), 10)
+            self.run(cancel_the_rest(), 10)
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
 
 
 class MonitorLink:
@@ -249,3 +262,31 @@ def test_viewer_sees_no_takeover_and_language_switch_is_remembered(web_pool, tra
     assert takeover_buttons == 0 and reply_boxes == 0
     assert english == {"heading": 1, "hint": 1, "lang": "en"}
     assert after_logout is None
+
+
+def test_access_token_is_refreshed_silently_before_it_expires(web_pool, transactional_db, make_agency, in_browser):
+    server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="400", CHAT_RATE_BURST="100")
+    a = make_agency("Refresco")
+
+    def scenario(browser):
+        page = browser.new_page()
+        page.clock.install()
+        network = MonitorLink(page)
+        _login(page, server.base_url, a.agent, a.password)
+        first = page.evaluate("sessionStorage.getItem('mkz.refresh')")
+        with page.expect_response("**/api/v1/auth/refresh") as refreshed:
+            page.clock.run_for("14:30")  # the access token lives 15 minutes
+        status = refreshed.value.status
+        page.wait_for_function("n => window.sessionStorage.getItem('mkz.refresh') !== n", arg=first)
+        # The socket carries the token it authenticated with: it reconnects with the new one.
+        page.wait_for_function("() => document.querySelector('.conn.live') !== null")
+        lead = LeadDriver(server, a.key.key)
+        try:
+            page.locator(f'[data-conversation="{lead.conversation}"]').wait_for(timeout=15000)
+        finally:
+            lead.close()
+        return status, network.connects
+
+    status, connects = in_browser(scenario)
+    assert status == 200
+    assert connects == 2
