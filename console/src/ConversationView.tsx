@@ -78,7 +78,6 @@ export function ConversationView({ id, me, socket, onBack, resyncs }: Props) {
   const name = summary?.lead_name || t("list.anonymous");
   const typing = state.typingUntil > Date.now();
   const others = state.watchers.filter((w) => w.user !== me.user.id);
-  const ownedByOther = owner.active && !mine;
   const step = state.step ?? summary?.step;
 
   return (
@@ -116,7 +115,7 @@ export function ConversationView({ id, me, socket, onBack, resyncs }: Props) {
                   {t("conv.release")}
                 </button>
               ) : (
-                <button type="button" className="primary" onClick={takeover} disabled={pending !== null || ownedByOther}>
+                <button type="button" className="primary" onClick={takeover} disabled={pending !== null}>
                   {t("conv.takeover")}
                 </button>
               )

@@ -83,11 +83,14 @@ class Store {
     this.changed();
   }
 
-  /** Summaries from a REST page: newer live updates win. */
+  /** Summaries from a REST page: a live update of the same moment wins, and
+   * the REST summaries carry no owner name, so a known one is kept. */
   mergeSummaries(items: Summary[]): void {
     for (const item of items) {
       const known = this.summaries.get(item.id);
-      if (!known || known.updated_at <= item.updated_at) this.summaries.set(item.id, item);
+      if (known && known.updated_at >= item.updated_at) continue;
+      const keepName = known?.owner.kind === "staff" && item.owner.kind === "staff" && !item.owner.name;
+      this.summaries.set(item.id, keepName ? { ...item, owner: known!.owner } : item);
     }
     this.changed();
   }
@@ -177,7 +180,7 @@ class Store {
         if (!entry.streaming) return s;
         const offset = Number(f.offset), text = String(f.text ?? "");
         // Keep only what extends the text we have; a gap would corrupt it, so wait for the completion.
-        if (offset > entry.text.length || offset + text.length <= entry.text.length) return index >= 0 ? s : s;
+        if (offset > entry.text.length || offset + text.length <= entry.text.length) return s;
         put(index, { ...entry, text: entry.text.slice(0, offset) + text });
         return s;
       }

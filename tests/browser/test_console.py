@@ -290,3 +290,89 @@ def test_access_token_is_refreshed_silently_before_it_expires(web_pool, transact
     status, connects = in_browser(scenario)
     assert status == 200
     assert connects == 2
+
+
+def _off_loop(fn):
+    """ORM work from the browser's thread, which runs Playwright's event loop."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def call():
+        from django.db import connection
+
+        try:
+            return fn()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result(30)
+
+
+def _announce_strategy(agency_id, conversation_id, status: str, pdf_url: str | None = None) -> None:
+    """A `strategy` frame as the strategy pipeline announces it (CONTRACT §3.1)."""
+    from django.db import transaction
+    from django_scopes import scope
+
+    from chat.hub import publish_from_sync
+    from chat.models import Conversation
+    from chat.services import Effects, frame_append
+
+    with transaction.atomic(), scope(agency=agency_id):
+        conversation = Conversation.objects.select_for_update().get(id=conversation_id)
+        frame = frame_append(conversation, type="strategy", build=lambda seq: {
+            "seq": seq, "type": "strategy", "status": status, **({"pdf_url": pdf_url} if pdf_url else {})})
+        conversation.save(update_fields=["last_seq"])
+    publish_from_sync(Effects(conversation.id, agency_id, frames=[frame]))
+
+
+def test_someone_else_owns_it_and_the_strategy_status_arrives_live(web_pool, transactional_db, make_agency,
+                                                                    in_browser, screenshots):
+    import json
+
+    import httpx
+    import websockets
+
+    server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="400", CHAT_RATE_BURST="100")
+    a = make_agency("Estrategia")
+    admin_access = httpx.post(server.base_url + "/api/v1/auth/token",
+                              json={"email": a.admin.email, "password": a.password}).json()["access"]
+
+    async def admin_takes_over(conversation):
+        ws = await websockets.connect(server.ws_url + "/ws/v1/monitor")
+        await ws.send(json.dumps({"type": "auth", "token": admin_access}))
+        await ws.send(json.dumps({"type": "takeover", "conversation": conversation}))
+        while json.loads(await ws.recv()).get("type") != "takeover.ok":
+            pass
+        return ws
+
+    def scenario(browser):
+        lead = LeadDriver(server, a.key.key)
+        try:
+            lead.run(lead.socket.assistant_reply(30))
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            _login(page, server.base_url, a.agent, a.password)
+            page.locator(f'[data-conversation="{lead.conversation}"]').click()
+            page.locator(".msg.assistant:not(.streaming)").first.wait_for(timeout=15000)
+            admin_ws = lead.run(admin_takes_over(lead.conversation))
+            page.get_by_text(f"{a.admin.name} atiende esta conversación.").wait_for(timeout=10000)
+            page.locator(f'[data-conversation="{lead.conversation}"] .owner-tag', has_text=a.admin.name).wait_for()
+            page.get_by_role("button", name="Tomar el control").click()
+            alert = page.get_by_role("alert").filter(has_text="Otra persona del equipo ya atiende esta conversación.")
+            alert.wait_for(timeout=10000)
+            reply_disabled = page.get_by_label("Responder al lead").is_disabled()
+            lead.run(admin_ws.close())
+
+            _off_loop(lambda: _announce_strategy(a.agency.id, lead.conversation, "generating"))
+            page.locator('[data-strategy="generating"]').wait_for(timeout=10000)
+            pdf = "/api/v1/strategies/00000000-0000-4000-8000-000000000000/pdf?sig=abc"
+            _off_loop(lambda: _announce_strategy(a.agency.id, lead.conversation, "ready", pdf))
+            page.locator('[data-strategy="ready"]').wait_for(timeout=10000)
+            link = page.get_by_role("link", name="Descargar PDF").get_attribute("href")
+            page.screenshot(path=screenshots / "console-strategy-desktop.png")
+        finally:
+            lead.close()
+        return reply_disabled, link
+
+    reply_disabled, link = in_browser(scenario)
+    assert reply_disabled
+    assert link == "/api/v1/strategies/00000000-0000-4000-8000-000000000000/pdf?sig=abc"
