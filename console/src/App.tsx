@@ -80,7 +80,8 @@ function Login() {
     try {
       await auth.login(email, password);
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : t("login.failed"));
+      const status = err instanceof ApiError ? err.status : 0;
+      setError(t(status === 401 || status === 400 ? "login.bad" : status === 429 ? "login.throttled" : "login.failed"));
       setBusy(false);
     }
   }
@@ -165,8 +166,13 @@ function Console() {
 
   const navigate = useCallback((id: string | null) => {
     const path = id ? `${BASE}c/${id}` : BASE;
+    const from = routeId();
     if (location.pathname !== path) history.pushState(null, "", path);
     setOpenId(id);
+    if (!id && from) {
+      // Back to the list: focus returns to the conversation we left.
+      requestAnimationFrame(() => document.querySelector<HTMLElement>(`[data-conversation="${from}"]`)?.focus());
+    }
   }, []);
 
   useEffect(() => {

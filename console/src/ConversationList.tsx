@@ -39,9 +39,19 @@ export function ConversationList({ openId, onOpen, resyncs }: Props) {
   const [, tick] = useState(0);
 
   // The list as the server has it now; live updates are merged by the store.
+  const [next, setNext] = useState<string | null>(null);
   useEffect(() => {
-    listConversations({ status: status || undefined }).then((page) => store.mergeSummaries(page.results), () => undefined);
+    listConversations({ status: status || undefined }).then((page) => {
+      store.mergeSummaries(page.results);
+      setNext(page.next);
+    }, () => undefined);
   }, [status, resyncs, store]);
+  const loadMore = () => {
+    listConversations({ next }).then((page) => {
+      store.mergeSummaries(page.results);
+      setNext(page.next);
+    }, () => undefined);
+  };
 
   // Full-text search goes to the server (it searches every turn, not just the previews).
   useEffect(() => {
@@ -84,9 +94,9 @@ export function ConversationList({ openId, onOpen, resyncs }: Props) {
           <input id="search" type="search" placeholder={t("list.searchPlaceholder")} value={query}
                  onChange={(e) => setQuery(e.target.value)} />
         </div>
-        <div className="filters" role="radiogroup" aria-label={t("list.filter")}>
+        <div className="filters" role="group" aria-label={t("list.filter")}>
           {STATUSES.map((s) => (
-            <button key={s || "all"} type="button" role="radio" aria-checked={status === s}
+            <button key={s || "all"} type="button" aria-pressed={status === s}
                     className={status === s ? "chip on" : "chip"} onClick={() => setStatus(s)}>
               {t((s ? `status.${s}` : "status.all") as Key)}
             </button>
@@ -130,6 +140,9 @@ export function ConversationList({ openId, onOpen, resyncs }: Props) {
             </li>
           );
         })}
+        {next && !searched && (
+          <li className="more"><button type="button" className="ghost small" onClick={loadMore}>{t("list.more")}</button></li>
+        )}
       </ul>
     </aside>
   );

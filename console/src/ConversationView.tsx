@@ -23,6 +23,10 @@ export function ConversationView({ id, me, socket, onBack, resyncs }: Props) {
   const canAct = atLeast(me.role, "agent");
   const isAdmin = atLeast(me.role, "admin");
   const [, tick] = useState(0);
+  const titleRef = useRef<HTMLHeadingElement>(null);
+
+  // Keyboard and screen-reader users land on the conversation they opened.
+  useEffect(() => titleRef.current?.focus({ preventScroll: true }), [id]);
 
   // The summary (lead id, status) for a conversation opened by its URL.
   useEffect(() => {
@@ -88,7 +92,7 @@ export function ConversationView({ id, me, socket, onBack, resyncs }: Props) {
             <svg viewBox="0 0 20 20" aria-hidden="true"><path d="M12.7 4.3 7 10l5.7 5.7-1.06 1.06L4.9 10l6.74-6.76z" fill="currentColor" /></svg>
           </button>
           <div className="chat-title">
-            <h2 id="conv-title">{name}</h2>
+            <h2 id="conv-title" tabIndex={-1} ref={titleRef}>{name}</h2>
             <p className="muted small">
               {summary && <span className={`status ${summary.status}`}>{t(`status.${summary.status}` as Key)}</span>}
               {step && <span> · {t("conv.step", { step: stepLabel(t, step) })}</span>}

@@ -239,7 +239,11 @@ export type Page<T> = { results: T[]; next: string | null };
 
 export const me = () => api<Me>("me");
 
-export function listConversations(params: { status?: string; q?: string }): Promise<Page<Summary>> {
+export function listConversations(params: { status?: string; q?: string; next?: string | null }): Promise<Page<Summary>> {
+  if (params.next) {
+    // The cursor link is absolute; only its query matters (same API, same origin).
+    return api<Page<Summary>>("conversations/" + new URL(params.next, location.origin).search);
+  }
   const query = new URLSearchParams({ page_size: "100" });
   if (params.status) query.set("status", params.status);
   if (params.q) query.set("q", params.q);

@@ -230,7 +230,15 @@ def test_viewer_sees_no_takeover_and_language_switch_is_remembered(web_pool, tra
             item.locator(".badge").wait_for(timeout=15000)
             unread = int(item.locator(".badge").inner_text())
             page.screenshot(path=screenshots / "console-unread-desktop.png")
-            item.click()
+            # Keyboard only: the item takes a visible focus ring and Enter opens it.
+            page.keyboard.press("Tab")
+            item.focus()
+            page.keyboard.press("Shift+Tab")
+            page.keyboard.press("Tab")
+            ring = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+            focused = page.evaluate("document.activeElement.dataset.conversation")
+            page.keyboard.press("Enter")
+            page.wait_for_url(f"**/console/c/{lead.conversation}")
             item.locator(".badge").wait_for(state="detached")
             page.locator(".msg.assistant:not(.streaming)").first.wait_for(timeout=15000)
             page.get_by_text("Tu rol es de solo lectura").wait_for()
@@ -255,10 +263,11 @@ def test_viewer_sees_no_takeover_and_language_switch_is_remembered(web_pool, tra
             after_logout = page.evaluate("sessionStorage.getItem('mkz.refresh')")
         finally:
             lead.close()
-        return takeover_buttons, reply_boxes, english, after_logout, unread
+        return takeover_buttons, reply_boxes, english, after_logout, unread, ring, focused == lead.conversation
 
-    takeover_buttons, reply_boxes, english, after_logout, unread = in_browser(scenario)
+    takeover_buttons, reply_boxes, english, after_logout, unread, ring, focused = in_browser(scenario)
     assert unread >= 1
+    assert ring == "solid" and focused
     assert takeover_buttons == 0 and reply_boxes == 0
     assert english == {"heading": 1, "hint": 1, "lang": "en"}
     assert after_logout is None
@@ -340,6 +349,7 @@ def test_someone_else_owns_it_and_the_strategy_status_arrives_live(web_pool, tra
     async def admin_takes_over(conversation):
         ws = await websockets.connect(server.ws_url + "/ws/v1/monitor")
         await ws.send(json.dumps({"type": "auth", "token": admin_access}))
+        await ws.send(json.dumps({"type": "subscribe", "conversation": conversation}))
         await ws.send(json.dumps({"type": "takeover", "conversation": conversation}))
         while json.loads(await ws.recv()).get("type") != "takeover.ok":
             pass
@@ -356,6 +366,7 @@ def test_someone_else_owns_it_and_the_strategy_status_arrives_live(web_pool, tra
             admin_ws = lead.run(admin_takes_over(lead.conversation))
             page.get_by_text(f"{a.admin.name} atiende esta conversación.").wait_for(timeout=10000)
             page.locator(f'[data-conversation="{lead.conversation}"] .owner-tag', has_text=a.admin.name).wait_for()
+            page.locator(f'.presence [data-watcher="{a.admin.name}"]').wait_for(timeout=10000)
             page.get_by_role("button", name="Tomar el control").click()
             alert = page.get_by_role("alert").filter(has_text="Otra persona del equipo ya atiende esta conversación.")
             alert.wait_for(timeout=10000)
