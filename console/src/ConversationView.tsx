@@ -93,7 +93,7 @@ export function ConversationView({ id, me, socket, onBack, resyncs }: Props) {
           </button>
           <div className="chat-title">
             <h2 id="conv-title" tabIndex={-1} ref={titleRef}>{name}</h2>
-            <p className="muted small">
+            <p className="muted small chat-sub">
               {summary && <span className={`status ${summary.status}`}>{t(`status.${summary.status}` as Key)}</span>}
               {step && <span> · {t("conv.step", { step: stepLabel(t, step) })}</span>}
               {summary && <span> · {t("conv.started", { when: relativeTime(summary.created, lang) })}</span>}
@@ -101,7 +101,7 @@ export function ConversationView({ id, me, socket, onBack, resyncs }: Props) {
           </div>
           <div className="presence" aria-label={t("conv.watchers")}>
             {others.length === 0 ? (
-              <span className="muted small">{t("conv.onlyYou")}</span>
+              <span className="muted small alone">{t("conv.onlyYou")}</span>
             ) : (
               <>
                 <span className="muted small">{t("conv.watchers")}:</span>

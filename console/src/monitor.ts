@@ -30,6 +30,8 @@ export class MonitorSocket {
   private stateListeners = new Set<StateListener>();
   private readyListeners = new Set<() => void>();
   private offAuth: (() => void) | null = null;
+  // Bumped by every stop or forced reconnect: an open() still awaiting a token gives up.
+  private generation = 0;
 
   constructor(private url: string = MonitorSocket.defaultUrl()) {}
 
@@ -67,6 +69,7 @@ export class MonitorSocket {
 
   stop(): void {
     this.stopped = true;
+    this.generation += 1;
     window.clearTimeout(this.retry);
     window.removeEventListener("online", this.reconnectNow);
     this.offAuth?.();
@@ -103,6 +106,7 @@ export class MonitorSocket {
     if (this.stopped) return;
     window.clearTimeout(this.retry);
     this.attempts = 0;
+    this.generation += 1;
     const old = this.ws;
     this.ws = null;
     old?.close(1000);
@@ -111,15 +115,16 @@ export class MonitorSocket {
 
   private async open(): Promise<void> {
     if (this.stopped) return;
+    const generation = this.generation;
     this.setState(this.attempts > 0 ? "offline" : "connecting");
     let token: string | null;
     try {
       token = await auth.fresh();
     } catch {
-      this.scheduleRetry();
+      if (generation === this.generation) this.scheduleRetry();
       return;
     }
-    if (token === null || this.stopped) return; // signed out
+    if (token === null || this.stopped || generation !== this.generation) return; // signed out, or superseded
     const ws = new WebSocket(this.url);
     this.ws = ws;
     this.token = token;
