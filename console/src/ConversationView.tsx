@@ -156,11 +156,19 @@ function Transcript({ entries }: { entries: Entry[] }) {
   const { t } = useI18n();
   const ref = useRef<HTMLOListElement>(null);
   const stick = useRef(true);
+  // The replay has no end marker: an empty one is told apart from a slow one by time.
+  const [waited, setWaited] = useState(false);
+  useEffect(() => {
+    const timer = window.setTimeout(() => setWaited(true), 2000);
+    return () => window.clearTimeout(timer);
+  }, []);
   useLayoutEffect(() => {
     const el = ref.current;
     if (el && stick.current) el.scrollTop = el.scrollHeight;
   });
-  if (entries.length === 0) return <div className="transcript loading muted">{t("conv.loading")}</div>;
+  if (entries.length === 0) {
+    return <div className="transcript loading muted">{t(waited ? "conv.empty" : "conv.loading")}</div>;
+  }
   return (
     <ol className="transcript" ref={ref} role="log" aria-label={t("conv.transcript")} tabIndex={0}
         onScroll={(e) => {
