@@ -40,8 +40,14 @@ class LeadDriver:
                 task.cancel()
             await asyncio.gather(*others, return_exceptions=True)
 
+        async def close_socket():
+            try:
+                await asyncio.wait_for(self.socket.close(), 5)
+            except (asyncio.TimeoutError, OSError):
+                pass  # the server may already have gone; the loop is torn down regardless
+
         try:
-            self.run(self.socket.close(), 10)
+            self.run(close_socket(), 10)
             self.run(cancel_the_rest(), 10)
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
@@ -292,13 +298,32 @@ def test_access_token_is_refreshed_silently_before_it_expires(web_pool, transact
         lead = LeadDriver(server, a.key.key)
         try:
             page.locator(f'[data-conversation="{lead.conversation}"]').wait_for(timeout=15000)
+            # A REST call answered 401 (say, the key rotated): refresh once, retry, carry on.
+            answered = []
+
+            def once_unauthorised(route):
+                if not answered:
+                    answered.append(401)
+                    route.fulfill(status=401, json={"error": {"code": "unauthenticated", "message": "x"}})
+                else:
+                    answered.append(200)
+                    route.continue_()
+
+            page.route("**/api/v1/conversations/*/", once_unauthorised)
+            with page.expect_response("**/api/v1/auth/refresh") as second:
+                page.locator(f'[data-conversation="{lead.conversation}"]').click()
+            retried_status = second.value.status
+            page.locator(".msg.assistant").first.wait_for(timeout=15000)
+            page.wait_for_function("() => document.querySelector('.chat-sub .status') !== null")
         finally:
             lead.close()
-        return status, network.connects
+        return status, network.connects, answered, retried_status, page.locator(".login").count()
 
-    status, connects = in_browser(scenario)
-    assert status == 200
-    assert connects == 2
+    status, connects, answered, retried_status, on_login = in_browser(scenario)
+    assert status == 200 and retried_status == 200
+    assert connects >= 2
+    # (the refreshed token also reconnects the socket, whose resync fetches the detail again)
+    assert answered[:2] == [401, 200] and on_login == 0
 
 
 def _off_loop(fn):
@@ -361,6 +386,14 @@ def test_someone_else_owns_it_and_the_strategy_status_arrives_live(web_pool, tra
             lead.run(lead.socket.assistant_reply(30))
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             _login(page, server.base_url, a.agent, a.password)
+
+            # Keys other parts add to the lead detail are shown when present.
+            def with_crm(route):
+                body = route.fetch().json()
+                body["crm"] = {"status": "failed", "last_error": "Clientify respondió 401: token no válido"}
+                route.fulfill(json=body)
+
+            page.route("**/api/v1/leads/*/", with_crm)
             page.locator(f'[data-conversation="{lead.conversation}"]').click()
             page.locator(".msg.assistant:not(.streaming)").first.wait_for(timeout=15000)
             admin_ws = lead.run(admin_takes_over(lead.conversation))
@@ -373,6 +406,8 @@ def test_someone_else_owns_it_and_the_strategy_status_arrives_live(web_pool, tra
             reply_disabled = page.get_by_label("Responder al lead").is_disabled()
             lead.run(admin_ws.close())
 
+            page.locator('[data-crm="failed"]').wait_for(timeout=15000)
+            crm_error = page.locator(".crm-error").inner_text()
             _off_loop(lambda: _announce_strategy(a.agency.id, lead.conversation, "generating"))
             page.locator('[data-strategy="generating"]').wait_for(timeout=10000)
             pdf = "/api/v1/strategies/00000000-0000-4000-8000-000000000000/pdf?sig=abc"
@@ -382,8 +417,9 @@ def test_someone_else_owns_it_and_the_strategy_status_arrives_live(web_pool, tra
             page.screenshot(path=screenshots / "console-strategy-desktop.png")
         finally:
             lead.close()
-        return reply_disabled, link
+        return reply_disabled, link, crm_error
 
-    reply_disabled, link = in_browser(scenario)
+    reply_disabled, link, crm_error = in_browser(scenario)
+    assert crm_error == "Clientify respondió 401: token no válido"
     assert reply_disabled
     assert link == "/api/v1/strategies/00000000-0000-4000-8000-000000000000/pdf?sig=abc"
