@@ -23,6 +23,7 @@ export function App() {
 
   useEffect(() => {
     document.documentElement.lang = lang;
+    document.title = `Markezy · ${translator(lang)("app.title")}`;
   }, [lang]);
   useEffect(() => auth.onChange(() => setSignedIn(auth.signedIn)), []);
   useEffect(() => {

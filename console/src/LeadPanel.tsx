@@ -7,13 +7,31 @@ import type { ConversationState } from "./store";
 
 type Props = { conversation: string; leadId: string | null; state: ConversationState; resyncs: number };
 
-function answerText(t: Translate, value: unknown, lang: string): string {
+const CHOICE = /^[a-z0-9]+(?:_[a-z0-9]+)*$/;
+
+/** An answer as staff read it: money as euros a month, choice codes
+ * ("servicios_locales") as words, lists joined. */
+function answerText(t: Translate, field: string, value: unknown, lang: string): string {
   if (value === null || value === undefined || value === "") return "—";
   if (typeof value === "boolean") return value ? t("yes") : t("no");
-  if (typeof value === "number") return value.toLocaleString(lang);
-  if (Array.isArray(value)) return value.map((v) => answerText(t, v, lang)).join(", ");
+  if (typeof value === "number" || (field === "budget_monthly" && !Number.isNaN(Number(value)))) {
+    if (field === "budget_monthly") {
+      const euros = new Intl.NumberFormat(lang, { style: "currency", currency: "EUR", maximumFractionDigits: 0 });
+      return t("lead.perMonth", { amount: euros.format(Number(value)) });
+    }
+    return Number(value).toLocaleString(lang);
+  }
+  if (Array.isArray(value)) return value.map((v) => answerText(t, field, v, lang)).join(", ");
   if (typeof value === "object") return JSON.stringify(value);
-  return String(value);
+  const text = String(value);
+  if (CHOICE.test(text) && text.includes("_")) {
+    const words = text.replace(/_/g, " ");
+    return words[0].toUpperCase() + words.slice(1);
+  }
+  if (CHOICE.test(text) && !["email", "website", "phone", "name", "company"].includes(field)) {
+    return text[0].toUpperCase() + text.slice(1);
+  }
+  return text;
 }
 
 // Leads already fetched, so reopening a conversation shows its lead at once.
@@ -128,7 +146,7 @@ export function LeadPanel({ leadId, state, resyncs }: Props) {
           {fields.map((f) => (
             <div key={f}>
               <dt>{fieldLabel(t, f)}</dt>
-              <dd>{answerText(t, answers[f], lang)}</dd>
+              <dd>{answerText(t, f, answers[f], lang)}</dd>
             </div>
           ))}
         </dl>

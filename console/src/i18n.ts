@@ -5,6 +5,7 @@ export type Lang = "es" | "en";
 const es = {
   "app.name": "Markezy",
   "app.tagline": "Consola del equipo",
+  "app.title": "Consola",
   "login.title": "Entra en tu consola",
   "login.subtitle": "Sigue en directo las conversaciones de tus leads y toma el control cuando haga falta.",
   "login.email": "Email",
@@ -84,6 +85,7 @@ const es = {
   "lead.strategyPdf": "Descargar PDF",
   "lead.crm": "CRM (Clientify)",
   "lead.progress": "Progreso",
+  "lead.perMonth": "{amount} al mes",
   "lead.step": "Paso actual",
   "lead.none": "Este visitante aún no ha dado datos.",
   "strategy.queued": "En cola",
@@ -121,6 +123,7 @@ export type Key = keyof typeof es;
 const en: Record<Key, string> = {
   "app.name": "Markezy",
   "app.tagline": "Team console",
+  "app.title": "Console",
   "login.title": "Sign in to your console",
   "login.subtitle": "Follow your leads' conversations live and take over whenever it matters.",
   "login.email": "Email",
@@ -200,6 +203,7 @@ const en: Record<Key, string> = {
   "lead.strategyPdf": "Download PDF",
   "lead.crm": "CRM (Clientify)",
   "lead.progress": "Progress",
+  "lead.perMonth": "{amount} a month",
   "lead.step": "Current step",
   "lead.none": "This visitor has not shared any details yet.",
   "strategy.queued": "Queued",

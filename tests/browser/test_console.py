@@ -423,3 +423,52 @@ def test_someone_else_owns_it_and_the_strategy_status_arrives_live(web_pool, tra
     assert crm_error == "Clientify respondió 401: token no válido"
     assert reply_disabled
     assert link == "/api/v1/strategies/00000000-0000-4000-8000-000000000000/pdf?sig=abc"
+
+
+def test_qualified_lead_shows_score_reasons_and_answers(web_pool, transactional_db, make_agency, in_browser,
+                                                         screenshots):
+    server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="0", CHAT_RATE_BURST="100", CHAT_RATE_MESSAGES="1000")
+    a = make_agency("Cualifica")
+    answers = ["Sí, acepto", "Me llamo Marta Ruiz", "Moda Marta", "Servicios locales", "no tengo", "captar clientes",
+               "vecinos del barrio", "redes sociales", "2.000 € al mes", "ya", "marta@moda.es", "prefiero no"]
+
+    def scenario(browser):
+        lead = LeadDriver(server, a.key.key)
+        try:
+            lead.run(lead.socket.assistant_reply(30))
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            _login(page, server.base_url, a.owner, a.password)
+            page.locator(f'[data-conversation="{lead.conversation}"]').click()
+            for text in answers:
+                lead.run(lead.socket.say(text))
+                lead.run(lead.socket.assistant_reply(30))
+            done = [f for f in lead.socket.frames if f.get("type") == "qualification"][-1]
+            page.locator(".score.big").wait_for(timeout=15000)
+            page.locator(".answers dd", has_text="marta@moda.es").wait_for(timeout=15000)
+            item = page.locator(f'[data-conversation="{lead.conversation}"]')
+            item.locator(".status.qualified").wait_for(timeout=15000)
+            shown = {
+                "score": page.locator(".score.big").inner_text(),
+                "reasons": page.locator(".reasons li").count(),
+                "listed": item.locator(".score").inner_text(),
+                "progress": page.locator(".lead-progress [role=progressbar]").get_attribute("aria-valuenow"),
+            }
+            page.screenshot(path=screenshots / "console-qualified-desktop.png")
+            page.set_viewport_size({"width": 768, "height": 1024})
+            page.wait_for_timeout(300)
+            page.screenshot(path=screenshots / "console-qualified-tablet.png")
+        finally:
+            lead.close()
+        return shown, done, lead.conversation
+
+    shown, done, conversation = in_browser(scenario)
+    from django_scopes import scopes_disabled
+
+    with scopes_disabled():
+        from qualification.models import Lead
+
+        lead = Lead.objects.get(conversation_id=conversation)
+    assert lead.status == "qualified" and lead.score is not None
+    assert shown["score"] == shown["listed"] == str(lead.score)
+    assert shown["reasons"] == len(lead.score_reasons) >= 3
+    assert done["step"] == "done" and done["progress"] == 1 and shown["progress"] == "100"
