@@ -75,14 +75,14 @@ export function ConversationList({ openId, onOpen, resyncs }: Props) {
     return () => window.clearInterval(timer);
   }, []);
 
+  const version = store.getVersion();
   const items = useMemo(() => {
     let list: Summary[];
     if (searched) list = searched.ids.map((id) => store.summaries.get(id)).filter((s): s is Summary => Boolean(s));
     else list = [...store.summaries.values()];
     if (status) list = list.filter((s) => s.status === status);
     return list.sort((a, b) => (a.updated_at < b.updated_at ? 1 : -1));
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [store.getVersion(), searched, status]);
+  }, [store, version, searched, status]);
 
   return (
     <aside className="list" aria-labelledby="list-title">

@@ -28,11 +28,15 @@ export function ConversationView({ id, me, socket, onBack, resyncs }: Props) {
   // Keyboard and screen-reader users land on the conversation they opened.
   useEffect(() => titleRef.current?.focus({ preventScroll: true }), [id]);
 
-  // The summary (lead id, status) for a conversation opened by its URL.
+  // The summary (lead id, status) for a conversation opened by its URL; again after a resync.
+  const tRef = useRef(t);
+  tRef.current = t;
   useEffect(() => {
-    api<Summary>(`conversations/${id}/`).then((s) => store.mergeSummaries([s]), () => setAlert({ kind: "error", text: t("error.not_found") }));
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [id, resyncs]);
+    api<Summary>(`conversations/${id}/`).then(
+      (s) => store.mergeSummaries([s]),
+      () => setAlert({ kind: "error", text: tRef.current("error.not_found") }),
+    );
+  }, [store, id, resyncs]);
 
   // Who owns it: my own takeover.ok, or the last handoff frame (after a reload).
   const owner = state.owner;
