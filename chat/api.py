@@ -117,18 +117,23 @@ class WidgetSessionApi(APIView):
             page_url=data.validated_data.get("page_url", ""),
             locale=data.validated_data.get("locale"),
             ip=request_ip(request),
+            server_base=request.build_absolute_uri("/").rstrip("/"),
         )
         scheme = "wss" if request.is_secure() else "ws"
         base = settings.PUBLIC_BASE_URL
         host = base.split("://", 1)[1].rstrip("/") if base else request.get_host()
         if base and base.startswith("https"):
             scheme = "wss"
+        config = widget_config(session.conversation)
+        if config.get("logo_url", "") and config["logo_url"].startswith("/"):
+            # The widget runs on the customer's site: a relative URL would point there.
+            config["logo_url"] = f"{'https' if scheme == 'wss' else 'http'}://{host}{config['logo_url']}"
         body = self.OutputSerializer(
             {
                 "conversation": session.conversation.id,
                 "visitor_token": session.visitor_token,
                 "ws_url": f"{scheme}://{host}/ws/v1/chat",
-                "config": widget_config(session.conversation),
+                "config": config,
                 "resumed": session.resumed,
             }
         ).data

@@ -65,10 +65,19 @@ def conversation_summary(conversation: Conversation, *, lead=None, owner_name: s
             if conversation.last_message_at else None
         ),
         "owner": {"kind": conversation.owner_kind, **({"name": owner_name} if owner_name else {})},
+        "crm": _crm_brief(lead),
         "flow_version": conversation.flow_version.number if conversation.flow_version_id and hasattr(conversation, "flow_version") else None,
         "updated_at": conversation.updated.isoformat(),
         "created": conversation.created.isoformat(),
     }
+
+
+def _crm_brief(lead) -> dict | None:
+    try:
+        from integrations.selectors import crm_brief
+    except ImportError:  # the CRM sync is not installed in this build
+        return None
+    return crm_brief(lead)
 
 
 def conversation_turns(*, agency_id, conversation_id) -> list[Turn]:
@@ -100,7 +109,7 @@ def conversations_list(actor: StaffActor, *, status: str | None = None, step: st
     from project.search import query_tokens
 
     with scope(agency=actor.agency_id):
-        qs = Conversation.objects.select_related("flow_version", "lead")
+        qs = Conversation.objects.select_related("flow_version", "lead", "lead__crm_sync")
         if status:
             qs = qs.filter(status=status)
         if step:

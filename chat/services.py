@@ -108,7 +108,8 @@ class WidgetSession:
 
 
 def widget_session_open(
-    *, key: str, origin: str | None, visitor_token: str | None, page_url: str, locale: str | None, ip: str
+    *, key: str, origin: str | None, visitor_token: str | None, page_url: str, locale: str | None, ip: str,
+    server_base: str = "",
 ) -> WidgetSession:
     """Open (or resume) a lead's conversation for a widget on an allowed site.
 
@@ -129,6 +130,16 @@ def widget_session_open(
                 id=visitor.conversation_id, visitor_id=visitor.visitor_id
             ).exclude(status=Conversation.Status.CLOSED).first()
         if conversation is not None:
+            from qualification.services import qualification_policy_refresh
+
+            # A new privacy-policy version since the lead consented: ask again.
+            renewal = qualification_policy_refresh(conversation_id=conversation.id, agency_id=agency.id)
+            if renewal is not None:
+                from chat.hub import publish_from_sync
+
+                publish_from_sync(renewal)
+                with scope(agency=agency.id):
+                    conversation.refresh_from_db()
             token = visitor_token_issue(agency_id=agency.id, conversation_id=conversation.id, visitor_id=conversation.visitor_id)
             return WidgetSession(conversation=conversation, visitor_token=token, resumed=True)
 
@@ -146,6 +157,7 @@ def widget_session_open(
             locale=(locale or agency.locale or "es")[:8],
             page_url=(page_url or "")[:500],
             origin=origin[:255],
+            server_base=server_base[:255],
         )
         from qualification.services import lead_start
 

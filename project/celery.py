@@ -12,6 +12,7 @@ asynchronously, in a small thread pool of the calling process.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 
@@ -33,7 +34,15 @@ class MarkezyTask(Task):
 
         if getattr(settings, "CELERY_EMBEDDED", False):
             context = copy_context()
-            _embedded_pool().submit(context.run, self._run_embedded, args or (), kwargs or {})
+            submit = lambda: _embedded_pool().submit(context.run, self._run_embedded, args or (), kwargs or {})  # noqa: E731
+            countdown = options.get("countdown") or 0
+            if countdown > 0:
+                # A retry's countdown is honoured here too, so it waits instead of spinning.
+                timer = threading.Timer(countdown, submit)
+                timer.daemon = True
+                timer.start()
+            else:
+                submit()
             return None
         return super().apply_async(args, kwargs, **options)
 
@@ -66,6 +75,17 @@ app.autodiscover_tasks()
 MAX_COUNTDOWN = 600
 
 
+def retry_countdown(retries: int, *, base: float = 5.0, retry_after: float | None = None) -> float:
+    """Exponential backoff with full jitter, at least `retry_after` when the
+    upstream said so, and never past MAX_COUNTDOWN (see above)."""
+    import random
+
+    delay = random.uniform(base, base * (2 ** retries))
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return min(delay, MAX_COUNTDOWN)
+
+
 def enqueue_on_commit(task, *args, **kwargs) -> None:
     """Enqueue `task` once the current transaction commits (at once outside one)."""
     from django.db import transaction
@@ -80,6 +100,17 @@ def _carry_request_id(headers=None, **_):
     rid = request_id_var.get()
     if rid and headers is not None:
         headers.setdefault("request_id", rid)
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _fresh_connections(**_):
+    # A worker lives for days: a connection the database closed meanwhile (a
+    # MySQL restart, wait_timeout) is dropped before and after every task
+    # instead of failing the next query, as Django does per request.
+    from django.db import close_old_connections
+
+    close_old_connections()
 
 
 @signals.task_prerun.connect

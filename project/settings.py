@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "chat",
     "qualification",
     "strategy",
+    "analytics",
     "integrations",
     "widget",
     "console",
@@ -186,7 +187,14 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TIME_LIMIT", 300)
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TASK_DEFAULT_QUEUE = "realtime"
+# Separate queues (realtime, strategy, crm: routes below) so a slow strategy
+# or a CRM outage never delays short work; docker-stack.yml runs a worker per queue.
+# On a lost broker connection, tasks in flight are given back instead of being
+# finished without the chance to ack (they are idempotent and run again).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_ROUTES = {
+    # Short: it only records that a strategy is wanted (first match wins).
+    "strategy.tasks.strategy_queue": {"queue": "realtime"},
     "strategy.tasks.*": {"queue": "strategy"},
     "integrations.tasks.*": {"queue": "crm"},
 }
@@ -205,10 +213,33 @@ OPENAI_FIRST_TOKEN_TIMEOUT = float(env_str("OPENAI_FIRST_TOKEN_TIMEOUT", "10"))
 OPENAI_MAX_RETRIES = env_int("OPENAI_MAX_RETRIES", 2)
 
 QDRANT_URL = env_str("QDRANT_URL")
-QDRANT_PATH = str(VAR_DIR / "qdrant")
+QDRANT_PATH = env_str("QDRANT_PATH", str(VAR_DIR / "qdrant"))
 QDRANT_COLLECTION = env_str("QDRANT_COLLECTION", "markezy_knowledge")
 
+# LLM prices per million tokens, for the usage analytics (CONTRACT §5.2);
+# a JSON object {"model": {"prompt": x, "completion": y}} overrides them.
+import json as _json  # noqa: E402
+
+LLM_PRICES = {"gpt-4o-mini": {"prompt": 0.15, "completion": 0.60}, "gpt-4o": {"prompt": 2.50, "completion": 10.00},
+              "default": {"prompt": 0.15, "completion": 0.60}, **_json.loads(env_str("LLM_PRICES", "{}") or "{}")}
+LLM_PRICE_CURRENCY = env_str("LLM_PRICE_CURRENCY", "USD")
+
+# The strategy PDF link a lead gets (widget and email) works for this long.
+STRATEGY_PDF_LINK_TTL_DAYS = env_int("STRATEGY_PDF_LINK_TTL_DAYS", 30)
+
 CLIENTIFY_BASE_URL = env_str("CLIENTIFY_BASE_URL", "https://api.clientify.net/v1")
+# CRM sync (integrations/): per-call timeouts, retries of one lead's sync, the per-agency breaker.
+CRM_HTTP_TIMEOUT = (float(env_str("CRM_CONNECT_TIMEOUT", "3.05")), float(env_str("CRM_READ_TIMEOUT", "10")))
+CRM_SYNC_MAX_ATTEMPTS = env_int("CRM_SYNC_MAX_ATTEMPTS", 12)
+CRM_RETRY_BASE_SECONDS = float(env_str("CRM_RETRY_BASE_SECONDS", "5"))
+CRM_RETRY_CAP_SECONDS = float(env_str("CRM_RETRY_CAP_SECONDS", "900"))
+CRM_BREAKER_THRESHOLD = env_int("CRM_BREAKER_THRESHOLD", 5)
+CRM_BREAKER_COOLDOWN_SECONDS = float(env_str("CRM_BREAKER_COOLDOWN_SECONDS", "60"))
+# Outbound webhooks (CONTRACT §7): retried with backoff for 24 h, then dead-lettered.
+WEBHOOK_TIMEOUT_SECONDS = float(env_str("WEBHOOK_TIMEOUT_SECONDS", "10"))
+WEBHOOK_RETRY_WINDOW_SECONDS = float(env_str("WEBHOOK_RETRY_WINDOW_SECONDS", str(24 * 3600)))
+WEBHOOK_RETRY_BASE_SECONDS = float(env_str("WEBHOOK_RETRY_BASE_SECONDS", "30"))
+WEBHOOK_RETRY_CAP_SECONDS = float(env_str("WEBHOOK_RETRY_CAP_SECONDS", str(6 * 3600)))
 
 EMAIL_URL = env_str("EMAIL_URL")
 if EMAIL_URL:
@@ -234,6 +265,10 @@ EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Markezy <no-reply@markezy.localhost>")
 
 SIGNUP_ENABLED = env_bool("SIGNUP_ENABLED", True)
+SIGNUP_PER_IP_PER_HOUR = env_int("SIGNUP_PER_IP_PER_HOUR", 5 if PRODUCTION else 100)
+INVITATION_TTL = timedelta(days=env_int("INVITATION_TTL_DAYS", 7))
+# Logos are shown in the widget on customers' sites and in strategy PDFs.
+LOGO_MAX_BYTES = env_int("LOGO_MAX_BYTES", 1024 * 1024)
 # Kept outside the database on purpose: replayed after restoring a backup (RGPD).
 ERASURE_LOG_PATH = env_str("ERASURE_LOG_PATH", str(VAR_DIR / "erasures.jsonl"))
 # A random marker in the assistant's system prompt; output containing it is never sent (issue 9).

@@ -1,15 +1,16 @@
-"""Staff REST: leads and their event log (CONTRACT §5)."""
+"""Staff REST: leads, their event log, and the versioned flows (CONTRACT §5)."""
 
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from project.api.pagination import CursorPagination
 from project.api.views import AgencyAPIView
 from qualification import selectors
+from tenancy.permissions import role_required
 
 
 def lead_detail_data(lead) -> dict:
@@ -30,9 +31,26 @@ def lead_detail_data(lead) -> dict:
         "consent": {"granted": lead.consent_granted, "policy": lead.consent_policy or None,
                     "at": lead.consent_at.isoformat() if lead.consent_at else None},
         "qualified_at": lead.qualified_at.isoformat() if lead.qualified_at else None,
+        "crm": _crm(lead),
         "created": lead.created.isoformat(),
         "updated": lead.updated.isoformat(),
     }
+
+
+def _strategy_brief(lead) -> dict | None:
+    try:
+        from strategy.selectors import strategy_brief, strategy_latest_for_lead
+    except ImportError:  # the strategy pipeline is not installed in this build
+        return None
+    return strategy_brief(strategy_latest_for_lead(agency_id=lead.agency_id, lead_id=lead.id))
+
+
+def _crm(lead) -> dict | None:
+    try:
+        from integrations.selectors import crm_for_lead
+    except ImportError:  # the CRM sync is not installed in this build
+        return None
+    return crm_for_lead(agency_id=lead.agency_id, lead_id=lead.id, lead=lead)
 
 
 class LeadListApi(AgencyAPIView):
@@ -65,7 +83,7 @@ class LeadDetailApi(AgencyAPIView):
 
         audit_record(agency_id=self.actor.agency_id, actor_user_id=self.actor.user_id, action="lead.view",
                      target=str(lead.id))
-        return Response(lead_detail_data(lead))
+        return Response({**lead_detail_data(lead), "strategy": _strategy_brief(lead)})
 
 
 class LeadEventsApi(AgencyAPIView):
@@ -96,3 +114,115 @@ class LeadExportApi(AgencyAPIView):
         response["Content-Disposition"] = f'attachment; filename="lead-{lead.id}.json"'
         return response
 
+
+
+# --- Flows (CONTRACT §5 `flows/`, issue 11) ------------------------------------------
+
+class FlowVersionSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "FlowVersionSummary"
+
+    id = serializers.UUIDField()
+    number = serializers.IntegerField()
+    status = serializers.CharField()
+    created = serializers.DateTimeField()
+    published_at = serializers.DateTimeField(allow_null=True)
+
+
+class FlowVersionDetailSerializer(FlowVersionSerializer):
+    class Meta:
+        ref_name = "FlowVersion"
+
+    definition = serializers.JSONField()
+
+
+class FlowDefinitionInput(serializers.Serializer):
+    class Meta:
+        ref_name = "FlowDraftInput"
+
+    definition = serializers.JSONField(help_text="The flow document; validated against the flow JSON schema.")
+
+    def validate_definition(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Un flujo es un objeto JSON con `questions`.")
+        return value
+
+
+# Viewers read flows; admins also write them (CONTRACT §2).
+FLOW_WRITE_ROLES = {"POST": "admin", "PUT": "admin", "PATCH": "admin", "DELETE": "admin"}
+
+
+class FlowListApi(AgencyAPIView):
+    @extend_schema(responses=inline_serializer("Flow", {
+        "id": serializers.UUIDField(), "name": serializers.CharField(),
+        "current_version": serializers.UUIDField(allow_null=True), "versions": FlowVersionSerializer(many=True)}))
+    def get(self, request):
+        overview = selectors.flow_overview(self.actor)
+        return Response({**overview, "versions": FlowVersionSerializer(overview["versions"], many=True).data})
+
+
+class FlowDraftCreateApi(AgencyAPIView):
+    permission_classes = [role_required("admin")]
+
+    @extend_schema(request=FlowDefinitionInput, responses={201: FlowVersionDetailSerializer})
+    def post(self, request):
+        from qualification.services import flow_draft_save
+
+        data = FlowDefinitionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = flow_draft_save(actor=self.actor, definition=data.validated_data["definition"])
+        return Response(FlowVersionDetailSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
+class FlowVersionDetailApi(AgencyAPIView):
+    required_roles = FLOW_WRITE_ROLES
+
+    @extend_schema(responses=FlowVersionDetailSerializer)
+    def get(self, request, version_id):
+        return Response(FlowVersionDetailSerializer(selectors.access_flow_version(self.actor, version_id)).data)
+
+    @extend_schema(request=FlowDefinitionInput, responses=FlowVersionDetailSerializer)
+    def put(self, request, version_id):
+        from qualification.services import flow_draft_save
+
+        version = selectors.access_flow_version(self.actor, version_id)
+        data = FlowDefinitionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        saved = flow_draft_save(actor=self.actor, definition=data.validated_data["definition"], version_id=version.id)
+        return Response(FlowVersionDetailSerializer(saved).data)
+
+
+class FlowVersionPublishApi(AgencyAPIView):
+    permission_classes = [role_required("admin")]
+
+    @extend_schema(request=None, responses=FlowVersionDetailSerializer)
+    def post(self, request, version_id):
+        from qualification.services import flow_version_publish
+
+        version = selectors.access_flow_version(self.actor, version_id)
+        published = flow_version_publish(actor=self.actor, version_id=version.id)
+        return Response(FlowVersionDetailSerializer(published).data)
+
+
+class FlowVersionDiffApi(AgencyAPIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("against", str, required=True, description="The version to compare with")],
+        responses=inline_serializer("FlowDiff", {
+            "version": serializers.UUIDField(), "against": serializers.UUIDField(),
+            "added": serializers.ListField(child=serializers.DictField()),
+            "removed": serializers.ListField(child=serializers.DictField()),
+            "changed": serializers.ListField(child=serializers.DictField()),
+            "reordered": serializers.BooleanField(), "rules_changed": serializers.BooleanField()}),
+    )
+    def get(self, request, version_id):
+        from project.api.errors import ApplicationError
+        from qualification.flows import diff_flows
+
+        version = selectors.access_flow_version(self.actor, version_id)
+        against_id = request.query_params.get("against")
+        if not against_id:
+            raise ApplicationError("Indica con qué versión comparar (?against=<id>).", code="validation_error",
+                                   fields={"against": ["required"]})
+        against = selectors.access_flow_version(self.actor, against_id)
+        return Response({"version": str(version.id), "against": str(against.id),
+                         **diff_flows(against.definition, version.definition)})

@@ -69,6 +69,9 @@ class Lead(models.Model):
     phone = EncryptedTextField(blank=True, default="")
     company = EncryptedTextField(blank=True, default="")
     sector = models.CharField(max_length=40, blank=True, default="")
+    # A choice value ("inmediato", "1_3_meses"…), not personal: kept in clear
+    # so analytics can group by it in SQL (answers are encrypted).
+    timeline = models.CharField(max_length=32, blank=True, default="")
     budget_monthly = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     score = models.PositiveSmallIntegerField(null=True, blank=True)
     score_reasons = models.JSONField(default=list, blank=True)
@@ -99,6 +102,9 @@ class LeadEvent(models.Model):
     seq = models.PositiveIntegerField()
     type = models.CharField(max_length=40)
     data = EncryptedJSONField(default=dict)
+    # For `step.changed`, the flow field the lead moved to: a question's name,
+    # not personal, in clear so the funnel is one GROUP BY over the log.
+    step = models.CharField(max_length=64, blank=True, default="")
     actor = models.CharField(max_length=64, blank=True, default="lead")
     created = models.DateTimeField(default=timezone.now)
 
@@ -106,7 +112,8 @@ class LeadEvent(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["lead", "seq"], name="uniq_lead_event_seq")]
-        indexes = [models.Index(fields=["agency", "type", "created"], name="leadevent_agency_type")]
+        indexes = [models.Index(fields=["agency", "type", "created"], name="leadevent_agency_type"),
+                   models.Index(fields=["agency", "type", "step"], name="leadevent_agency_step")]
 
 
 class ConsentRecord(models.Model):

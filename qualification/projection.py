@@ -60,6 +60,13 @@ def apply_event(state: LeadState, type: str, data: dict, created: str) -> LeadSt
         state.status = "declined"
         state.answers = {"consent": False}
         state.answers_version += 1
+    elif type == "consent.renewal_required":
+        # The agency published a new privacy policy: consent is asked again
+        # before anything else is stored; the answers given so far stay.
+        state.consent_granted = False
+        state.consent_at = None
+        if state.answers.pop("consent", None) is not None:
+            state.answers_version += 1
     elif type == "score.changed":
         state.score = data["score"]
         state.score_reasons = data["reasons"]

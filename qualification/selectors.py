@@ -33,7 +33,7 @@ def access_lead(actor: StaffActor, lead_id, *, lock: bool = False) -> Lead:
 
 def leads_list(actor: StaffActor, *, status: str | None = None, sector: str | None = None):
     with scope(agency=actor.agency_id):
-        qs = Lead.objects.select_related("conversation")
+        qs = Lead.objects.select_related("conversation", "crm_sync")
         if status:
             qs = qs.filter(status=status)
         if sector:
@@ -101,3 +101,28 @@ def _crm_history(lead: Lead) -> list[dict]:
     except ImportError:  # the CRM sync is not installed in this build
         return []
     return crm_history_for_lead(lead)
+
+
+def flow_overview(actor: StaffActor) -> dict:
+    """The agency's flow with its versions, newest first; `current` marks the
+    version new conversations start on."""
+    from project.api.errors import NotFound
+    from qualification.models import Flow
+
+    with scope(agency=actor.agency_id):
+        flow = Flow.objects.filter(is_default=True).first()
+        if flow is None:
+            raise NotFound()
+        versions = list(flow.versions.order_by("-number").only("id", "number", "status", "created", "published_at"))
+    current = next((v.id for v in versions if v.status == FlowVersion.Status.PUBLISHED), None)
+    return {"id": flow.id, "name": flow.name, "current_version": current, "versions": versions}
+
+
+def access_flow_version(actor: StaffActor, version_id) -> FlowVersion:
+    from tenancy.selectors import _uuid
+
+    with scope(agency=actor.agency_id):
+        try:
+            return FlowVersion.objects.select_related("flow").get(id=_uuid(version_id))
+        except FlowVersion.DoesNotExist:
+            raise NotFound() from None

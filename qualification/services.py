@@ -80,13 +80,25 @@ class _LeadWriter:
         self.lead.event_count += 1
         LeadEvent.objects.create(
             agency_id=self.lead.agency_id, lead=self.lead, seq=self.lead.event_count, type=type, data=data,
-            actor=actor, created=now,
+            step=str(data.get("to") or "")[:64] if type == "step.changed" else "", actor=actor, created=now,
         )
         apply_event(self.state, type, data, now.isoformat())
         self.changed = True
 
     def save(self) -> None:
         lead_projection_write(lead=self.lead, state=self.state)
+
+
+def lead_event_append(*, lead_id, agency_id, type: str, data: dict, actor: str = "system") -> None:
+    """Append an event that other apps observe about a lead (`strategy.ready`,
+    `crm.synced`, ...) to its log, so statistics come from the event log.
+
+    Precondition: inside a transaction, in the agency's scope; if the caller
+    also holds the conversation's lock it took it first (the chat's order)."""
+    lead = Lead.objects.select_for_update().get(id=lead_id, agency_id=agency_id)
+    writer = _LeadWriter(lead)
+    writer.record(type, data, actor=actor)
+    lead.save(update_fields=["event_count"])
 
 
 def lead_projection_write(*, lead: Lead, state: LeadState) -> None:
@@ -110,6 +122,7 @@ def lead_projection_write(*, lead: Lead, state: LeadState) -> None:
     lead.phone = str(answers.get("phone") or "")
     lead.company = str(answers.get("company") or "")
     lead.sector = str(answers.get("sector") or "")[:40]
+    lead.timeline = str(answers.get("timeline") or "")[:32]
     budget = answers.get("budget_monthly")
     lead.budget_monthly = budget if isinstance(budget, (int, float)) else None
     lead.updated = timezone.now()
@@ -217,15 +230,32 @@ def _qualify(conversation: Conversation, writer: _LeadWriter, settings: dict) ->
     writer.record("lead.qualified", {}, actor="system")
     conversation.status = Conversation.Status.QUALIFIED
     transaction.on_commit(_strategy_hook(writer.lead.id, writer.lead.agency_id))
+    transaction.on_commit(_crm_hook(writer.lead.id, writer.lead.agency_id, qualified={
+        "lead": str(writer.lead.id), "conversation": str(conversation.id), "score": result.score,
+        "sector": str(writer.state.answers.get("sector") or "") or None,
+    }))
 
 
 def _strategy_hook(lead_id, agency_id):
     def queue() -> None:
         try:
-            from strategy.services import strategy_request
+            from strategy.tasks import strategy_queue
         except ImportError:  # the strategy pipeline is optional in a slim deployment
             return
-        strategy_request(lead_id=lead_id, agency_id=agency_id)
+        strategy_queue.delay(str(lead_id), str(agency_id))
+
+    return queue
+
+
+def _crm_hook(lead_id, agency_id, *, qualified: dict | None = None):
+    def queue() -> None:
+        try:
+            from integrations.services import crm_sync_request, webhook_emit
+        except ImportError:  # CRM sync and webhooks are not installed in this build
+            return
+        crm_sync_request(lead_id=lead_id, agency_id=agency_id)
+        if qualified is not None:
+            webhook_emit(agency_id=agency_id, type="lead.qualified", data=qualified)
 
     return queue
 
@@ -239,6 +269,7 @@ def _rescore_if_qualified(conversation: Conversation, writer: _LeadWriter, setti
         if result.score != writer.state.score or result.reasons != writer.state.score_reasons:
             writer.record("score.changed", {"score": result.score, "reasons": result.reasons}, actor="system")
         transaction.on_commit(_strategy_hook(writer.lead.id, writer.lead.agency_id))
+        transaction.on_commit(_crm_hook(writer.lead.id, writer.lead.agency_id))
 
 
 def _apply(conversation, writer: _LeadWriter, flow, settings, field_name: str, value, *, kind: str) -> None:
@@ -334,6 +365,57 @@ def _understand(conversation: Conversation, writer: _LeadWriter, flow: dict, set
     return reason, "", True
 
 
+def _policy_version(conversation: Conversation) -> str:
+    return str((conversation.agency.setting("privacy_policy") or {}).get("version", "1"))
+
+
+def _renew_consent_if_outdated(conversation: Conversation, writer: _LeadWriter, flow: dict, settings: dict) -> bool:
+    """A lead who consented to an older privacy policy than the agency's
+    current one is asked again: consent is cleared (the other answers stay)
+    and the flow goes back to the consent question. True when it did."""
+    current = _policy_version(conversation)
+    if not writer.state.consent_granted or writer.state.consent_policy == current:
+        return False
+    if not any(q["type"] == "consent" for q in flow.get("questions", [])):
+        return False
+    writer.record("consent.renewal_required", {"policy_from": writer.state.consent_policy, "policy_to": current},
+                  actor="system")
+    conversation.consent_granted = False
+    _advance(conversation, writer, flow, settings)
+    return True
+
+
+def qualification_policy_refresh(*, conversation_id, agency_id) -> Effects | None:
+    """When a lead comes back (a resumed widget session), ask for consent
+    again if the agency's privacy-policy version changed since they gave it.
+    Returns the effects to publish after commit, or None when nothing changed."""
+    from tenancy.models import Agency
+
+    current = str((Agency.objects.get(id=agency_id).setting("privacy_policy") or {}).get("version", "1"))
+    with scope(agency=agency_id):
+        # The common case (nothing to renew) takes no lock.
+        if not Lead.objects.filter(conversation_id=conversation_id, consent_granted=True).exclude(
+                consent_policy=current).exists():
+            return None
+    with transaction.atomic(), scope(agency=agency_id):
+        conversation = Conversation.objects.select_for_update().select_related("agency", "flow_version").get(
+            id=conversation_id
+        )
+        lead = Lead.objects.select_for_update().select_related("conversation").filter(conversation=conversation).first()
+        if lead is None:
+            return None
+        writer = _LeadWriter(lead)
+        flow, settings = _flow(conversation), _settings(conversation)
+        if not _renew_consent_if_outdated(conversation, writer, flow, settings):
+            return None
+        writer.save()
+        frames = [_qualification_frame(conversation, writer.state)]
+        conversation_touch(conversation)
+        from chat.services import _summary
+
+        return Effects(conversation.id, conversation.agency_id, frames=frames, summary=_summary(conversation))
+
+
 def qualification_on_lead_message(*, conversation: Conversation, turn: Turn, hints: dict | None = None) -> Outcome:
     """Understand a lead message against the current step and advance.
 
@@ -344,6 +426,9 @@ def qualification_on_lead_message(*, conversation: Conversation, turn: Turn, hin
     the conversation."""
     flow, settings = _flow(conversation), _settings(conversation)
     writer = _LeadWriter(_lock_lead(conversation))
+    if _renew_consent_if_outdated(conversation, writer, flow, settings):
+        # The message is read against the consent question it now stands at.
+        hints = None
     reason, preface, handled = _understand(conversation, writer, flow, settings, turn.text, hints)
     if not handled:
         return Outcome(frames=[], reply=prompts.closing_plan(conversation, flow, writer.state.answers, turn.text),
@@ -556,6 +641,10 @@ def flow_version_publish(*, actor, version_id) -> FlowVersion:
         version.status = FlowVersion.Status.PUBLISHED
         version.published_at = timezone.now()
         version.save(update_fields=["status", "published_at"])
+        from tenancy.audit import audit_record
+
+        audit_record(agency_id=actor.agency_id, actor_user_id=actor.user_id, action="flow.publish",
+                     target=str(version.id), data={"number": version.number})
         return version
 
 
@@ -596,6 +685,12 @@ def _erase_in_place(lead: Lead, *, actor_label: str) -> dict:
         event.payload = _redact_frame(event.payload or {})
         event.save(update_fields=["payload"])
     Note.objects.filter(conversation=conversation).update(text=REDACTED)
+    try:
+        from strategy.services import strategy_erase_for_lead
+    except ImportError:  # the strategy pipeline is not installed in this build
+        pass
+    else:
+        strategy_erase_for_lead(lead=lead)
     # LeadEvents are append-only for the application; erasure is the one
     # sanctioned rewrite, done through a plain queryset on purpose.
     plain = models.QuerySet(LeadEvent).filter(lead=lead)

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django_scopes import scopes_disabled
 
-from tenancy.models import Agency, AllowedOrigin, AuditLog, Membership, User, WidgetKey
+from tenancy.models import Agency, AllowedOrigin, AuditLog, Invitation, Membership, User, WidgetKey
 
 
 class UnscopedAdmin(admin.ModelAdmin):
@@ -61,6 +61,12 @@ class WidgetKeyAdmin(UnscopedAdmin):
 @admin.register(AllowedOrigin)
 class AllowedOriginAdmin(UnscopedAdmin):
     list_display = ("origin", "agency", "created")
+
+
+@admin.register(Invitation)
+class InvitationAdmin(UnscopedAdmin):
+    list_display = ("email", "agency", "role", "created", "expires", "accepted_at")
+    readonly_fields = ("token_hash",)
 
 
 @admin.register(AuditLog)

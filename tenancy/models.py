@@ -157,6 +157,28 @@ class AllowedOrigin(models.Model):
         constraints = [models.UniqueConstraint(fields=["agency", "origin"], name="uniq_agency_origin")]
 
 
+class Invitation(models.Model):
+    """An invitation to join an agency with a role. The link's token is shown
+    once (in the email); only its SHA-256 is stored, so a database dump cannot
+    be used to join. Single use, and it expires."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.UUIDField(null=True, blank=True)
+    created = models.DateTimeField(default=now)
+    expires = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_user_id = models.UUIDField(null=True, blank=True)
+
+    objects = ScopedManager(agency="agency")
+
+    class Meta:
+        indexes = [models.Index(fields=["agency", "-created"], name="invitation_agency_created")]
+
+
 class TokenFamily(models.Model):
     """One login: every refresh token rotated from it shares the family, and
     revoking the family (logout, or a spent refresh token presented again)

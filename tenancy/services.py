@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 
@@ -219,19 +220,319 @@ def origin_add(*, actor: StaffActor, origin: str) -> AllowedOrigin:
         normalised = normalize_origin(origin)
     except InvalidOrigin as exc:
         raise ApplicationError(str(exc), code="validation_error", fields={"origin": [str(exc)]}) from None
+    from tenancy.audit import audit_record
+
     with scope(agency=actor.agency_id):
         try:
             with transaction.atomic():
-                return AllowedOrigin.objects.create(agency_id=actor.agency_id, origin=normalised)
+                created = AllowedOrigin.objects.create(agency_id=actor.agency_id, origin=normalised)
         except IntegrityError:
             return AllowedOrigin.objects.get(agency_id=actor.agency_id, origin=normalised)
+    audit_record(agency_id=actor.agency_id, actor_user_id=actor.user_id, action="origin.add", target=str(created.id),
+                 data={"origin": normalised})
+    return created
 
 
 def origin_remove(*, actor: StaffActor, origin: AllowedOrigin) -> None:
+    """Remove an allowed origin: the next widget session from it is refused."""
+    from tenancy.audit import audit_record
+
     with scope(agency=actor.agency_id):
         AllowedOrigin.objects.filter(id=origin.id).delete()
+    audit_record(agency_id=actor.agency_id, actor_user_id=actor.user_id, action="origin.remove", target=str(origin.id),
+                 data={"origin": origin.origin})
 
 
 def user_for_email(email: str) -> User | None:
     with scopes_disabled():
         return User.objects.filter(email=email.strip().lower()).first()
+
+
+# --- Self-service sign-up (CONTRACT §5.1) ---------------------------------------
+
+
+class SignupDisabled(ApplicationError):
+    status = 403
+    code = "signup_disabled"
+
+
+def _password_errors(password: str, *, email: str, name: str) -> list[str]:
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    try:
+        validate_password(password, user=User(email=email, username=email, name=name))
+    except ValidationError as exc:
+        return list(exc.messages)
+    return []
+
+
+def _login_pair(*, user: User, agency_id, role: str) -> TokenPair:
+    with transaction.atomic():
+        family = TokenFamily.objects.create(user=user, agency_id=agency_id)
+        return _issue_pair(user_id=user.id, agency_id=agency_id, role=role, family_id=family.id)
+
+
+def agency_signup(*, agency_name: str, name: str, email: str, password: str, ip: str) -> TokenPair:
+    """A new agency signs itself up: agency, owner, default flow, one widget
+    key, no origins; answers the owner's first token pair.
+
+    Preconditions: settings.SIGNUP_ENABLED; at most SIGNUP_PER_IP_PER_HOUR
+    sign-ups per IP (429 beyond); `email` not taken (400 naming `email`);
+    `password` passes Django's validators (400 naming `password`)."""
+    if not settings.SIGNUP_ENABLED:
+        raise SignupDisabled("El registro de agencias está desactivado.")
+    verdict = window_hit(f"signup:ip:{ip}", limit=settings.SIGNUP_PER_IP_PER_HOUR, window_seconds=3600)
+    if not verdict.allowed:
+        raise RateLimited("Demasiados registros desde esta conexión.", retry_after=verdict.retry_after)
+    email = email.strip().lower()
+    if user_for_email(email) is not None:
+        raise ApplicationError("Este email ya está registrado.", code="email_taken", fields={"email": ["taken"]})
+    problems = _password_errors(password, email=email, name=name)
+    if problems:
+        raise ApplicationError(problems[0], code="validation_error", fields={"password": problems})
+    try:
+        with transaction.atomic():
+            agency = agency_create(name=agency_name, owner_email=email, owner_password=password, owner_name=name)
+            user = User.objects.get(email=email)
+            pair = _login_pair(user=user, agency_id=agency.id, role=Role.OWNER)
+    except IntegrityError:
+        # Two sign-ups raced for the same email: the unique index decided.
+        raise ApplicationError("Este email ya está registrado.", code="email_taken", fields={"email": ["taken"]}) from None
+    from tenancy.audit import audit_record
+
+    audit_record(agency_id=agency.id, actor_user_id=user.id, action="agency.signup", ip=ip)
+    return pair
+
+
+# --- Agency profile: branding, privacy policy, scoring, notifications ------------
+
+
+def agency_update(*, actor: StaffActor, changes: dict, logo: bytes | None = None, ip: str = "") -> Agency:
+    """Apply a validated partial update of the agency's profile.
+
+    Preconditions: `actor` is admin+; `changes` was validated by the API
+    (keys: name, locale, branding{primary_color, greeting, position, logo:None},
+    privacy_policy{url, version}, scoring{factor: weight}, notification_emails);
+    `logo` is uploaded bytes, checked here by content (400 naming `logo`);
+    the scoring weights must not all be 0 (400 naming `scoring`).
+    A new privacy-policy version makes leads consent again
+    (qualification.services.qualification_policy_refresh)."""
+    from project.api.errors import Forbidden
+    from tenancy.audit import audit_record
+    from tenancy.logos import InvalidLogo, check_logo, logo_store
+
+    if not actor.has_role("admin"):
+        raise Forbidden("Solo un administrador puede cambiar la agencia.")
+    if logo is not None:
+        try:
+            check_logo(logo)
+        except InvalidLogo as exc:
+            raise ApplicationError(str(exc), code="validation_error", fields={"logo": [str(exc)]}) from None
+    with transaction.atomic():
+        agency = Agency.objects.select_for_update().get(id=actor.agency_id)
+        before_policy = dict(agency.setting("privacy_policy") or {})
+        for field_name in ("name", "locale"):
+            if field_name in changes:
+                setattr(agency, field_name, changes[field_name])
+        branding = {**(agency.branding or {})}
+        for key, value in (changes.get("branding") or {}).items():
+            if key == "logo":  # only ever None here: removal
+                branding["logo"] = None
+                branding["logo_url"] = None
+            else:
+                branding[key] = value
+        if logo is not None:
+            path = logo_store(logo)
+            branding["logo"] = path
+            branding["logo_url"] = f"/widget/logos/{path.rsplit('/', 1)[-1]}"
+        agency.branding = branding
+        agency_settings = {**(agency.settings or {})}
+        if "privacy_policy" in changes:
+            agency_settings["privacy_policy"] = {**before_policy, **changes["privacy_policy"]}
+        if "scoring" in changes:
+            weights = {**(agency.setting("scoring") or {}), **changes["scoring"]}
+            if sum(weights.values()) <= 0:
+                raise ApplicationError("Al menos un factor debe pesar más de 0.", code="validation_error",
+                                       fields={"scoring": ["all_zero"]})
+            agency_settings["scoring"] = weights
+        if "notification_emails" in changes:
+            agency_settings["notification_emails"] = list(changes["notification_emails"])
+        agency.settings = agency_settings
+        agency.save()
+        changed = sorted(set(changes) | ({"branding"} if logo is not None else set()))
+        data = {"fields": changed}
+        after_policy = agency.setting("privacy_policy") or {}
+        if str(after_policy.get("version")) != str(before_policy.get("version")):
+            data["privacy_policy_version"] = {"from": before_policy.get("version"), "to": after_policy.get("version")}
+        audit_record(agency_id=agency.id, actor_user_id=actor.user_id, action="agency.update", ip=ip, data=data)
+    return agency
+
+
+# --- Members and invitations -----------------------------------------------------
+
+
+class LastOwner(ApplicationError):
+    code = "last_owner"
+
+
+class InvitationGone(ApplicationError):
+    status = 410
+
+
+def _token_hash(token: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_check_usable(invitation) -> None:
+    """404 for no invitation, 410 `invitation_used` / `invitation_expired`."""
+    if invitation is None:
+        raise NotFound()
+    if invitation.accepted_at is not None:
+        raise InvitationGone("Esta invitación ya se ha usado.", code="invitation_used")
+    if invitation.expires <= timezone.now():
+        raise InvitationGone("Esta invitación ha caducado: pide otra.", code="invitation_expired")
+
+
+def invitation_create(*, actor: StaffActor, email: str, role: str, base_url: str, ip: str = ""):
+    """Invite someone by email with a role; the email carries the single-use
+    accept link `{base_url}/console/invitations/<token>`.
+
+    Preconditions: `actor` is owner; `role` is a Role value; `email` is not
+    already a member of the agency (400 naming `email`). The token is random
+    (256 bits) and only its hash is stored; it expires after
+    INVITATION_TTL. Returns (invitation, token)."""
+    from django.core.mail import send_mail
+
+    from project.api.errors import Forbidden
+    from tenancy.audit import audit_record
+    from tenancy.models import Invitation
+
+    if not actor.has_role("owner"):
+        raise Forbidden("Solo el propietario gestiona los miembros.")
+    email = email.strip().lower()
+    with scope(agency=actor.agency_id):
+        if Membership.objects.filter(user__email=email).exists():
+            raise ApplicationError("Esa persona ya es miembro de la agencia.", code="already_member",
+                                   fields={"email": ["already_member"]})
+        token = secrets.token_urlsafe(32)
+        invitation = Invitation.objects.create(
+            agency_id=actor.agency_id, email=email, role=role, token_hash=_token_hash(token),
+            invited_by=actor.user_id, expires=timezone.now() + settings.INVITATION_TTL,
+        )
+    agency = Agency.objects.get(id=actor.agency_id)
+    link = f"{base_url.rstrip('/')}/console/invitations/{token}"
+    audit_record(agency_id=actor.agency_id, actor_user_id=actor.user_id, action="member.invite",
+                 target=str(invitation.id), ip=ip, data={"role": role})
+    # Sent from this process, not a task: the plaintext token must not sit in
+    # the broker. Robust: a mail failure is logged and the owner can invite again.
+    transaction.on_commit(lambda: send_mail(
+        subject=f"Te han invitado a {agency.name} en Markezy",
+        message=(f"{actor.name or 'Alguien'} te invita a unirte a {agency.name} en Markezy como {role}.\n\n"
+                 f"Acepta la invitación aquí (caduca en {settings.INVITATION_TTL.days} días, un solo uso):\n{link}\n"),
+        from_email=None, recipient_list=[email],
+    ), robust=True)
+    return invitation, token
+
+
+def invitation_revoke(*, actor: StaffActor, invitation, ip: str = "") -> None:
+    """Withdraw a pending invitation: its link answers 404 from now on.
+    Precondition: `actor` is owner; `invitation` came from access_invitation."""
+    from project.api.errors import Forbidden
+    from tenancy.audit import audit_record
+    from tenancy.models import Invitation
+
+    if not actor.has_role("owner"):
+        raise Forbidden("Solo el propietario gestiona los miembros.")
+    with scope(agency=actor.agency_id):
+        Invitation.objects.filter(id=invitation.id, accepted_at__isnull=True).delete()
+    audit_record(agency_id=actor.agency_id, actor_user_id=actor.user_id, action="member.invite_revoke",
+                 target=str(invitation.id), ip=ip)
+
+
+def invitation_accept(*, token: str, name: str, password: str, ip: str = "") -> TokenPair:
+    """Accept an invitation once: creates the user (or, for an email that
+    already has an account, checks its password and adds the membership) and
+    returns a token pair in the inviting agency.
+
+    Answers 404 for an unknown token, 410 `invitation_used` for one already
+    accepted and 410 `invitation_expired` past its expiry."""
+    from tenancy.audit import audit_record
+    from tenancy.models import Invitation
+
+    with transaction.atomic():
+        with scopes_disabled():
+            invitation = Invitation.objects.select_for_update().filter(token_hash=_token_hash(token or "")).first()
+        invitation_check_usable(invitation)
+        user = user_for_email(invitation.email)
+        if user is None:
+            problems = _password_errors(password, email=invitation.email, name=name)
+            if problems:
+                raise ApplicationError(problems[0], code="validation_error", fields={"password": problems})
+            user = User.objects.create_user(invitation.email, password, name=name)
+        elif not user.check_password(password or ""):
+            raise ApplicationError("Ya tienes una cuenta con este email: escribe su contraseña.",
+                                   code="wrong_password", fields={"password": ["wrong_password"]})
+        with scope(agency=invitation.agency_id):
+            existing = Membership.objects.filter(user=user).first()
+            if existing is None:
+                Membership.objects.create(agency_id=invitation.agency_id, user=user, role=invitation.role)
+                role = invitation.role
+            else:
+                role = existing.role
+            invitation.accepted_at = timezone.now()
+            invitation.accepted_user_id = user.id
+            invitation.save(update_fields=["accepted_at", "accepted_user_id"])
+        pair = _login_pair(user=user, agency_id=invitation.agency_id, role=role)
+        audit_record(agency_id=invitation.agency_id, actor_user_id=user.id, action="member.join",
+                     target=str(invitation.id), ip=ip, data={"role": role})
+    return pair
+
+
+def _lock_owners(agency_id) -> list:
+    return list(Membership.objects.select_for_update().filter(agency_id=agency_id, role=Role.OWNER).values_list("id", flat=True))
+
+
+def member_role_change(*, actor: StaffActor, membership: Membership, role: str, ip: str = "") -> Membership:
+    """Change a member's role; it applies to their next request (tokens carry
+    no authority: the role is read per request). The last owner cannot be
+    demoted (400 `last_owner`). Precondition: `actor` is owner."""
+    from project.api.errors import Forbidden
+    from tenancy.audit import audit_record
+
+    if not actor.has_role("owner"):
+        raise Forbidden("Solo el propietario gestiona los miembros.")
+    with transaction.atomic(), scope(agency=actor.agency_id):
+        owners = _lock_owners(actor.agency_id)
+        current = Membership.objects.select_for_update().get(id=membership.id)
+        if current.role == role:
+            return current
+        if current.role == Role.OWNER and owners == [current.id]:
+            raise LastOwner("La agencia necesita al menos un propietario: nombra otro antes.")
+        before = current.role
+        current.role = role
+        current.save(update_fields=["role"])
+        audit_record(agency_id=actor.agency_id, actor_user_id=actor.user_id, action="member.role_change",
+                     target=str(current.user_id), ip=ip, data={"from": before, "to": role})
+    return current
+
+
+def member_remove(*, actor: StaffActor, membership: Membership, ip: str = "") -> None:
+    """Remove a member; their tokens stop working at once (membership is
+    checked per request). The last owner cannot leave (400 `last_owner`).
+    Precondition: `actor` is owner."""
+    from project.api.errors import Forbidden
+    from tenancy.audit import audit_record
+
+    if not actor.has_role("owner"):
+        raise Forbidden("Solo el propietario gestiona los miembros.")
+    with transaction.atomic(), scope(agency=actor.agency_id):
+        owners = _lock_owners(actor.agency_id)
+        current = Membership.objects.select_for_update().get(id=membership.id)
+        if current.role == Role.OWNER and owners == [current.id]:
+            raise LastOwner("La agencia necesita al menos un propietario: no puede quedarse sin él.")
+        current.delete()
+        audit_record(agency_id=actor.agency_id, actor_user_id=actor.user_id, action="member.remove",
+                     target=str(current.user_id), ip=ip, data={"role": current.role})

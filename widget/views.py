@@ -68,6 +68,26 @@ def plugin_zip(*, key: str, server: str) -> bytes:
 
 
 @require_GET
+def agency_logo(request, name: str):
+    """An agency's logo, public like the widget that shows it. Named by its
+    content hash, so it is immutable; served with the type its checked
+    content has and nosniff, never as anything a browser would run."""
+    from django.core.files.storage import default_storage
+
+    from tenancy.logos import CONTENT_TYPES
+
+    path = f"logos/{name}"
+    if not default_storage.exists(path):
+        raise Http404("Unknown logo")
+    response = FileResponse(default_storage.open(path, "rb"), content_type=CONTENT_TYPES[name.rsplit(".", 1)[1]])
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
+@require_GET
 def demo_page(request):
     """A page that embeds the widget the way a customer's site does (development aid)."""
     from django_scopes import scopes_disabled

@@ -12,6 +12,7 @@ relations (a deal's ``contact`` is the contact's ``url``) and DRF error bodies.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -271,6 +272,21 @@ class ClientifyClient:
         }
         body.update({key: value for key, value in optional.items() if value is not None})
         return Deal.from_api(self._json("POST", "deals/", json=body))
+
+    def find_deal_for_contact(self, contact_url: str) -> Deal | None:
+        """The oldest deal on the contact at ``contact_url``, looked for in the first page only.
+
+        Used after a deal creation whose answer was lost, to avoid opening a second
+        deal. The ``contact`` filter is a hint Clientify may ignore, so the match
+        is made here, exactly, on the hyperlink."""
+        match = re.search(r"/contacts/(\d+)/?$", contact_url or "")
+        params: dict[str, Any] = {"page_size": _SEARCH_PAGE_SIZE}
+        if match:
+            params["contact"] = match.group(1)
+        data = self._json("GET", "deals/", params=params)
+        deals = [Deal.from_api(item) for item in data.get("results") or ()]
+        mine = [d for d in deals if d.contact_url.rstrip("/") == contact_url.rstrip("/")]
+        return min(mine, key=lambda d: d.id) if mine else None
 
     # -- transport -----------------------------------------------------------
 

@@ -87,6 +87,20 @@ def _flatten(detail) -> dict:
     return {"non_field_errors": [str(d) for d in detail]} if isinstance(detail, list) else {}
 
 
+def _first_message(fields: dict, prefix: str = "") -> str:
+    """'Invalid branding.primary_color: …' for nested serializers too."""
+    first = next(iter(fields.items()), None)
+    if not first or not first[1]:
+        return "Invalid input."
+    name, value = first
+    if isinstance(value, dict):
+        return _first_message(value, f"{prefix}{name}.")
+    head = value[0]
+    if isinstance(head, dict):
+        return _first_message(head, f"{prefix}{name}.")
+    return f"Invalid {prefix}{name}: {head}"
+
+
 _CODES = {
     "NotAuthenticated": "unauthenticated",
     "AuthenticationFailed": "unauthenticated",
@@ -126,8 +140,7 @@ def exception_handler(exc, context):
         return None
     if isinstance(exc, drf.ValidationError):
         fields = _flatten(exc.detail)
-        first = next(iter(fields.items()), None)
-        message = f"Invalid {first[0]}: {first[1][0]}" if first and first[1] else "Invalid input."
+        message = _first_message(fields)
         response.data = envelope("validation_error", message, fields)
         return response
     code = next((_CODES[k.__name__] for k in type(exc).__mro__ if k.__name__ in _CODES), "error")

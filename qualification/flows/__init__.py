@@ -150,3 +150,25 @@ def _default_flow_text() -> str:
 def load_default_flow() -> dict:
     """A fresh copy of the default Spanish flow of CONTRACT §6."""
     return copy.deepcopy(json.loads(_default_flow_text()))
+
+
+def diff_flows(old: dict, new: dict) -> dict:
+    """What changed between two flow definitions, by question field: added,
+    removed, changed (with the keys that differ) and whether the order of the
+    kept questions or the skip/branch rules changed."""
+    before = {q["field"]: q for q in old.get("questions", [])}
+    after = {q["field"]: q for q in new.get("questions", [])}
+    changed = []
+    for field_name, question in after.items():
+        if field_name in before and before[field_name] != question:
+            keys = sorted(k for k in set(question) | set(before[field_name]) if question.get(k) != before[field_name].get(k))
+            changed.append({"field": field_name, "keys": keys, "before": before[field_name], "after": question})
+    kept_before = [f for f in before if f in after]
+    kept_after = [f for f in after if f in before]
+    return {
+        "added": [q for f, q in after.items() if f not in before],
+        "removed": [q for f, q in before.items() if f not in after],
+        "changed": changed,
+        "reordered": kept_before != kept_after,
+        "rules_changed": (old.get("skip", []), old.get("branches", [])) != (new.get("skip", []), new.get("branches", [])),
+    }

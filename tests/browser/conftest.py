@@ -50,6 +50,7 @@ class PageServer:
 
     def __init__(self):
         self.html = "<!doctype html><title>x</title>"
+        self.headers: dict[str, str] = {}  # e.g. a Content-Security-Policy
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -58,6 +59,8 @@ class PageServer:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
+                for name, value in server.headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
 

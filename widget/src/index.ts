@@ -72,6 +72,7 @@ class Widget {
   turns = new Map<string, { node: HTMLElement; text: string; done: boolean }>();
   pending = new Map<string, HTMLElement>();
   qualified = false;
+  strategyCard: HTMLElement | null = null;
   openWhenReady = false;
   lastTyping = 0;
   host = el("div");
@@ -226,7 +227,9 @@ class Widget {
   }
 
   onStrategy(f: Frame): void {
-    const card = el("div", "card");
+    // One card that moves queued → generating → ready, not one per frame.
+    const card = this.strategyCard ?? el("div", "card");
+    card.replaceChildren();
     if (f.status === "ready" && f.pdf_url) {
       card.append(el("h3", "", this.t.strategyReady));
       const link = el("a", "pdf", this.t.strategyDownload);
@@ -236,11 +239,26 @@ class Widget {
     } else {
       card.append(el("h3", "", f.status === "failed" ? this.t.strategyFailed : this.t.strategyQueued));
     }
+    // append() moves it: the card follows the newest message as it changes state.
+    this.strategyCard = card;
     this.ui.log.append(card);
     this.scroll();
   }
 
   // --- rendering --------------------------------------------------------------------
+
+  adoptStyles(): void {
+    // A constructed stylesheet is not inline style: a host page whose CSP has
+    // no 'unsafe-inline' in style-src still styles the widget. Old browsers
+    // without adoptedStyleSheets get a <style> element instead.
+    if ("adoptedStyleSheets" in this.root && typeof CSSStyleSheet.prototype.replaceSync === "function") {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(css);
+      this.root.adoptedStyleSheets = [sheet];
+    } else {
+      this.root.append(el("style", "", css));
+    }
+  }
 
   render(): void {
     const c = this.config;
@@ -248,7 +266,7 @@ class Widget {
     this.host.style.setProperty("--p", primary);
     this.host.style.setProperty("--on", textColour(primary));
     this.host.setAttribute("data-position", c.position === "left" ? "left" : "right");
-    const style = el("style", "", css);
+    this.adoptStyles();
     const launcher = el("button", "launcher");
     launcher.setAttribute("aria-label", this.t.open);
     launcher.setAttribute("aria-expanded", "false");
@@ -291,7 +309,7 @@ class Widget {
     const live = el("div", "sr");
     live.setAttribute("aria-live", "polite");
     panel.append(header, track, banner, log, chips, form, live);
-    this.root.append(style, greet, panel, launcher);
+    this.root.append(greet, panel, launcher);
     Object.assign(this.ui, { launcher, greet, panel, log, bar, banner, chips, input, send, stop, live, title });
 
     launcher.onclick = () => (panel.hidden ? this.open() : this.close());

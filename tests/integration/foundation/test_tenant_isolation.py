@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from django_scopes import scopes_disabled
 
 pytestmark = pytest.mark.django_db
@@ -34,8 +36,8 @@ def _api_patterns() -> list[str]:
 def _objects_of(agency_users) -> dict[str, str]:
     """An id of each kind of object the agency owns, by URL parameter name."""
     from chat.services import widget_session_open
-    from qualification.models import Lead
-    from tenancy.models import AllowedOrigin
+    from qualification.models import FlowVersion, Lead
+    from tenancy.models import AllowedOrigin, Invitation, Membership
 
     session = widget_session_open(key=agency_users.key.key, origin="https://cliente.example", visitor_token=None,
                                   page_url="", locale="es", ip=f"10.1.1.{uuid.uuid4().int % 200}")
@@ -45,11 +47,27 @@ def _objects_of(agency_users) -> dict[str, str]:
             "origin_id": str(AllowedOrigin.objects.filter(agency=agency_users.agency).first().id),
             "conversation_id": str(session.conversation.id),
             "lead_id": str(Lead.objects.get(conversation=session.conversation).id),
+            "membership_id": str(Membership.objects.get(agency=agency_users.agency, user=agency_users.admin).id),
+            "version_id": str(FlowVersion.objects.filter(agency=agency_users.agency).first().id),
+            "invitation_id": str(Invitation.objects.create(
+                agency=agency_users.agency, email=f"inv-{uuid.uuid4().hex[:8]}@example.com", role="agent",
+                token_hash=uuid.uuid4().hex * 2, expires=timezone.now() + timedelta(days=1)).id),
         }
+        from strategy.models import Strategy
+
+        ids["strategy_id"] = str(Strategy.objects.create(
+            agency=agency_users.agency, lead_id=ids["lead_id"], answers_version=0, status=Strategy.Status.READY,
+            pdf_name=f"strategies/{agency_users.agency.id}/x.pdf").id)
     try:
-        from integrations.models import WebhookDelivery, WebhookEndpoint  # noqa: F401
+        from integrations.models import WebhookDelivery, WebhookEndpoint
     except ImportError:
-        pass
+        return ids
+    with scopes_disabled():
+        endpoint = WebhookEndpoint.objects.create(agency=agency_users.agency, url="https://hooks.example/b",
+                                                  secret="whsec_b")
+        delivery = WebhookDelivery.objects.create(agency=agency_users.agency, endpoint=endpoint,
+                                                  event_id=uuid.uuid4(), type="lead.qualified", payload={})
+    ids.update(endpoint_id=str(endpoint.id), delivery_id=str(delivery.id))
     return ids
 
 
@@ -68,7 +86,10 @@ def test_every_object_endpoint_answers_404_for_another_agency(two_agencies, logi
     owner_a, _ = login(a.owner)
     b_ids = _objects_of(b)
     missing = {name: str(uuid.uuid4()) for name in b_ids}
-    routes = [r for r in _api_patterns() if not r.startswith("api/v1/webhooks/clientify/")]
+    # An invitation's token is a credential of its own, not an agency's object
+    # (tests/integration/selfservice/test_members.py covers it).
+    routes = [r for r in _api_patterns()
+              if not r.startswith(("api/v1/webhooks/clientify/", "api/v1/invitations/"))]
     assert any("conversations" in r for r in routes) and any("leads" in r for r in routes)
     for route in routes:
         for method in METHODS:

@@ -236,3 +236,14 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("Wed, 01 Jan 2025 11:00:00 GMT", now=now) == 0.0
     for garbage in (None, "", "soon", "inf", "nan"):
         assert parse_retry_after(garbage, now=now) is None
+
+
+def test_find_deal_for_contact_matches_the_hyperlink_exactly(client: ClientifyClient, crm: ClientifyEmulator) -> None:
+    ana = client.create_contact({"first_name": "Ana", "email": "ana@correo.es"})
+    luis = client.create_contact({"first_name": "Luis", "email": "luis@correo.es"})
+    assert client.find_deal_for_contact(ana.url) is None
+    client.create_deal(name="Luis", contact_url=luis.url, amount=100)
+    first = client.create_deal(name="Ana", contact_url=ana.url, amount=200)
+    client.create_deal(name="Ana bis", contact_url=ana.url, amount=300)
+    found = client.find_deal_for_contact(ana.url)
+    assert found is not None and found.id == first.id and found.contact_url == ana.url

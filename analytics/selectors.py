@@ -1,0 +1,304 @@
+"""The agency's numbers (CONTRACT §5.2), computed in SQL from the event log.
+
+Stages come from `LeadEvent` (consent, steps reached, qualification,
+strategy ready, CRM synced) and turns, never from counters kept by hand, so
+they can always be recomputed and cannot drift. Every query is filtered by
+the actor's agency first and runs on the (agency, …) indexes.
+
+Definitions, also in the API schema:
+- the range is `[from, to]` in whole days of the agency's time zone, on the
+  conversation's creation time (usage: on the turn's time);
+- a percentile is the nearest rank: the value at rank ⌈p·N⌉ of the sorted
+  values (p50 of 1, 2, 3, 4 is 2);
+- `dropped` at a step counts the leads whose conversation is still sitting
+  on that step (neither qualified nor declined).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone as dt_timezone
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection
+
+from tenancy.actors import StaffActor
+
+SCORE_BUCKETS = [(i * 10, i * 10 + 9) for i in range(9)] + [(90, 100)]
+# Monthly budget bands in euros: [low, high).
+BUDGET_BANDS = [("<500", 0, 500), ("500-999", 500, 1000), ("1000-2999", 1000, 3000), ("3000-9999", 3000, 10000),
+                ("10000+", 10000, None)]
+
+
+@dataclass(frozen=True)
+class Range:
+    agency_id: str
+    tz: ZoneInfo
+    first: date
+    last: date
+    start: datetime  # UTC, inclusive
+    end: datetime  # UTC, exclusive
+    flow_version: int | None = None
+
+
+def analytics_range(actor: StaffActor, *, first: date | None, last: date | None, flow_version: int | None) -> Range:
+    """The agency's days [first, last] (default: the last 30 days) as UTC bounds."""
+    from tenancy.models import Agency
+
+    zone = Agency.objects.filter(id=actor.agency_id).values_list("timezone", flat=True).first() or "Europe/Madrid"
+    tz = ZoneInfo(zone)
+    today = datetime.now(tz).date()
+    last = last or today
+    first = first or (last - timedelta(days=29))
+    start = datetime.combine(first, time.min, tz).astimezone(dt_timezone.utc)
+    end = datetime.combine(last + timedelta(days=1), time.min, tz).astimezone(dt_timezone.utc)
+    return Range(str(actor.agency_id).replace("-", ""), tz, first, last, start, end, flow_version)
+
+
+def _naive(moment: datetime) -> datetime:
+    # MySQL DATETIME columns hold naive UTC; comparisons must be naive UTC too.
+    return moment.astimezone(dt_timezone.utc).replace(tzinfo=None)
+
+
+def _local_day_sql(column: str, rng: Range) -> tuple[str, list]:
+    """SQL for the local date of a UTC `column`, honouring DST inside the
+    range, without the database's time-zone tables (MySQL's CONVERT_TZ needs
+    them loaded; most servers don't have them)."""
+    def offset_at(moment: datetime) -> int:
+        return int(moment.astimezone(rng.tz).utcoffset().total_seconds() // 60)
+
+    segments: list[tuple[datetime, int]] = []  # (until, offset minutes)
+    moment, current = rng.start, offset_at(rng.start)
+    while moment < rng.end:
+        following = min(moment + timedelta(days=1), rng.end)
+        if offset_at(following) != current:
+            # Transitions fall on whole hours in every zone an agency uses: find the hour.
+            low, high = moment, following
+            while high - low > timedelta(hours=1):
+                middle = low + (high - low) // 2
+                middle = middle.replace(minute=0, second=0, microsecond=0)
+                if middle <= low:
+                    middle = low + timedelta(hours=1)
+                if offset_at(middle) == current:
+                    low = middle
+                else:
+                    high = middle
+            segments.append((high, current))
+            current = offset_at(high)
+        moment = following
+    cases, params = [], []
+    for until, offset in segments:
+        cases.append(f"WHEN {column} < %s THEN %s")
+        params += [_naive(until), offset]
+    expr = f"(CASE {' '.join(cases)} ELSE %s END)" if cases else "%s"
+    params.append(current or 0)
+    if connection.vendor == "mysql":
+        return f"DATE(DATE_ADD({column}, INTERVAL {expr} MINUTE))", params
+    return f"date({column}, printf('%%+d minutes', {expr}))", params
+
+
+def _ceil(expr: str) -> str:
+    if connection.vendor == "mysql":
+        return f"CEIL({expr})"
+    # SQLite has CEIL only when built with its math functions.
+    return f"(CAST({expr} AS INTEGER) + (({expr}) > CAST({expr} AS INTEGER)))"
+
+
+def _rows(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _conversation_filter(rng: Range, alias: str = "c") -> tuple[str, list]:
+    sql = f"{alias}.agency_id = %s AND {alias}.created >= %s AND {alias}.created < %s"
+    params: list = [rng.agency_id, _naive(rng.start), _naive(rng.end)]
+    if rng.flow_version is not None:
+        sql += (f" AND {alias}.flow_version_id IN (SELECT fv.id FROM qualification_flowversion fv "
+                "WHERE fv.agency_id = %s AND fv.number = %s)")
+        params += [rng.agency_id, rng.flow_version]
+    return sql, params
+
+
+def _flow_steps(rng: Range) -> list[str]:
+    """The questions of the version asked for, else of the current one, in order."""
+    from qualification.models import FlowVersion
+
+    qs = FlowVersion.objects.filter(agency_id=rng.agency_id)
+    if rng.flow_version is not None:
+        qs = qs.filter(number=rng.flow_version)
+    else:
+        qs = qs.filter(status=FlowVersion.Status.PUBLISHED)
+    version = qs.order_by("-number").only("definition").first()
+    if version is None:
+        return []
+    return [q["field"] for q in version.definition.get("questions", []) if q.get("field") != "consent"]
+
+
+# --- Funnel ------------------------------------------------------------------------------
+
+
+def analytics_funnel(rng: Range) -> dict:
+    where, params = _conversation_filter(rng)
+    [(sessions, conversations)] = _rows(
+        "SELECT COUNT(*), COUNT(CASE WHEN EXISTS (SELECT 1 FROM chat_turn t WHERE t.conversation_id = c.id "
+        f"AND t.role = 'lead') THEN 1 END) FROM chat_conversation c WHERE {where}", params)
+    by_type = dict(_rows(
+        "SELECT e.type, COUNT(DISTINCT e.lead_id) FROM qualification_leadevent e "
+        "JOIN qualification_lead l ON l.id = e.lead_id JOIN chat_conversation c ON c.id = l.conversation_id "
+        f"WHERE e.agency_id = %s AND e.type IN ('consent.granted', 'lead.qualified', 'strategy.ready', 'crm.synced') "
+        f"AND {where} GROUP BY e.type", [rng.agency_id, *params]))
+    reached = dict(_rows(
+        "SELECT e.step, COUNT(DISTINCT e.lead_id) FROM qualification_leadevent e "
+        "JOIN qualification_lead l ON l.id = e.lead_id JOIN chat_conversation c ON c.id = l.conversation_id "
+        f"WHERE e.agency_id = %s AND e.type = 'step.changed' AND {where} GROUP BY e.step", [rng.agency_id, *params]))
+    waiting = dict(_rows(
+        f"SELECT c.step, COUNT(*) FROM chat_conversation c WHERE {where} AND c.status = 'open' GROUP BY c.step",
+        params))
+    steps = _flow_steps(rng)
+    stages = [
+        {"stage": "sessions", "count": sessions},
+        {"stage": "conversations", "count": conversations},
+        {"stage": "consented", "count": by_type.get("consent.granted", 0)},
+        *({"stage": f"step:{step}", "step": step, "count": reached.get(step, 0)} for step in steps),
+        {"stage": "qualified", "count": by_type.get("lead.qualified", 0)},
+        {"stage": "strategy_ready", "count": by_type.get("strategy.ready", 0)},
+        {"stage": "crm_synced", "count": by_type.get("crm.synced", 0)},
+    ]
+    drop_off = []
+    for step in ["consent", *steps]:
+        # Every session starts on the consent question, engaged or not.
+        entered = sessions if step == "consent" else reached.get(step, 0)
+        dropped = waiting.get(step, 0)
+        drop_off.append({"step": step, "reached": entered, "dropped": dropped,
+                         "rate": round(dropped / entered, 4) if entered else 0.0})
+    return {"range": _range_data(rng), "stages": stages, "drop_off": drop_off}
+
+
+def _range_data(rng: Range) -> dict:
+    return {"from": rng.first.isoformat(), "to": rng.last.isoformat(), "timezone": str(rng.tz),
+            "flow_version": rng.flow_version}
+
+
+# --- Quality -------------------------------------------------------------------------------
+
+
+def _nearest_rank(sql_values: str, params: list, p: float) -> float | None:
+    """The nearest-rank percentile of the values a subquery yields, in SQL."""
+    [(count,)] = _rows(f"SELECT COUNT(*) FROM ({sql_values}) v", params)
+    if not count:
+        return None
+    rank = max(1, math.ceil(p * count))
+    [(value,)] = _rows(f"SELECT v.x FROM ({sql_values}) v ORDER BY v.x LIMIT 1 OFFSET {rank - 1}", params)
+    return float(value)
+
+
+def analytics_quality(rng: Range) -> dict:
+    where, params = _conversation_filter(rng)
+    qualified = (f"FROM qualification_lead l JOIN chat_conversation c ON c.id = l.conversation_id "
+                 f"WHERE l.agency_id = %s AND l.qualified_at IS NOT NULL AND l.status = 'qualified' AND {where}")
+    qparams = [rng.agency_id, *params]
+    buckets = dict(_rows(f"SELECT CASE WHEN l.score >= 90 THEN 9 ELSE FLOOR(l.score / 10) END AS b, COUNT(*) "
+                         f"{qualified} AND l.score IS NOT NULL GROUP BY b", qparams))
+    distribution = [{"from": low, "to": high, "count": int(buckets.get(i, 0) or 0)}
+                    for i, (low, high) in enumerate(SCORE_BUCKETS)]
+    sectors = _rows(f"SELECT l.sector, COUNT(*) {qualified} GROUP BY l.sector ORDER BY COUNT(*) DESC, l.sector", qparams)
+    timelines = _rows(f"SELECT l.timeline, COUNT(*) {qualified} GROUP BY l.timeline ORDER BY COUNT(*) DESC, l.timeline",
+                      qparams)
+    band_case = " ".join(
+        f"WHEN l.budget_monthly >= {low}" + (f" AND l.budget_monthly < {high}" if high else "") + f" THEN '{name}'"
+        for name, low, high in BUDGET_BANDS)
+    bands = dict(_rows(f"SELECT CASE {band_case} ELSE 'unknown' END AS band, COUNT(*) {qualified} GROUP BY band",
+                       qparams))
+    if connection.vendor == "mysql":
+        seconds = "TIMESTAMPDIFF(SECOND, l.created, l.qualified_at)"
+    else:
+        seconds = "CAST(ROUND((julianday(l.qualified_at) - julianday(l.created)) * 86400) AS INTEGER)"
+    median = _nearest_rank(f"SELECT {seconds} AS x {qualified}", qparams, 0.5)
+    [(scored_count, avg_score)] = _rows(f"SELECT COUNT(l.score), AVG(l.score) {qualified}", qparams)
+    return {
+        "range": _range_data(rng),
+        "qualified": sum(count for _, count in sectors),
+        "average_score": round(float(avg_score), 2) if scored_count else None,
+        "score_distribution": distribution,
+        "by_sector": [{"sector": sector or "unknown", "count": count} for sector, count in sectors],
+        "by_budget_band": [{"band": name, "count": bands.get(name, 0)} for name, _, _ in BUDGET_BANDS]
+        + ([{"band": "unknown", "count": bands["unknown"]}] if bands.get("unknown") else []),
+        "by_timeline": [{"timeline": timeline or "unknown", "count": count} for timeline, count in timelines],
+        "median_seconds_to_qualify": median,
+    }
+
+
+# --- Usage ---------------------------------------------------------------------------------
+
+
+def _prices() -> tuple[float, float, str]:
+    """Price per million prompt and completion tokens of the configured model."""
+    table = getattr(settings, "LLM_PRICES", {})
+    price = table.get(settings.OPENAI_MODEL) or table.get("default") or {"prompt": 0.0, "completion": 0.0}
+    return float(price["prompt"]), float(price["completion"]), getattr(settings, "LLM_PRICE_CURRENCY", "USD")
+
+
+def analytics_usage(rng: Range) -> dict:
+    day, day_params = _local_day_sql("t.created", rng)
+    base = ("FROM chat_turn t WHERE t.agency_id = %s AND t.role = 'assistant' AND t.created >= %s AND t.created < %s")
+    params = [rng.agency_id, _naive(rng.start), _naive(rng.end)]
+    if rng.flow_version is not None:
+        base += (" AND t.conversation_id IN (SELECT c.id FROM chat_conversation c JOIN qualification_flowversion fv "
+                 "ON fv.id = c.flow_version_id WHERE c.agency_id = %s AND fv.number = %s)")
+        params += [rng.agency_id, rng.flow_version]
+    prompt_price, completion_price, currency = _prices()
+    totals = _rows(
+        f"SELECT {day} AS d, COUNT(*), COALESCE(SUM(t.prompt_tokens), 0), COALESCE(SUM(t.completion_tokens), 0), "
+        f"COUNT(DISTINCT t.conversation_id) {base} GROUP BY d ORDER BY d", [*day_params, *params])
+    latency = {}
+    for metric, column in (("first_token_ms", "t.first_token_ms"), ("turn_ms", "t.duration_ms")):
+        ranked = (f"SELECT {day} AS d, {column} AS x, ROW_NUMBER() OVER (PARTITION BY {day} ORDER BY {column}) AS rn, "
+                  f"COUNT(*) OVER (PARTITION BY {day}) AS n {base} AND {column} IS NOT NULL")
+        rows = _rows(
+            f"SELECT r.d, MAX(CASE WHEN r.rn = {_ceil('0.5 * r.n')} THEN r.x END), "
+            f"MAX(CASE WHEN r.rn = {_ceil('0.95 * r.n')} THEN r.x END) "
+            f"FROM ({ranked}) r GROUP BY r.d", [*day_params, *day_params, *day_params, *params])
+        for d, p50, p95 in rows:
+            latency.setdefault(str(d), {})[metric] = {"p50": float(p50) if p50 is not None else None,
+                                                      "p95": float(p95) if p95 is not None else None}
+
+    def cost(prompt: int, completion: int) -> float:
+        return round((prompt * prompt_price + completion * completion_price) / 1_000_000, 6)
+
+    days = []
+    for d, turns, prompt, completion, conversations in totals:
+        key = str(d)
+        days.append({"date": key, "turns": turns, "prompt_tokens": int(prompt), "completion_tokens": int(completion),
+                     "cost": cost(int(prompt), int(completion)), "conversations": conversations,
+                     "first_token_ms": latency.get(key, {}).get("first_token_ms", {"p50": None, "p95": None}),
+                     "turn_ms": latency.get(key, {}).get("turn_ms", {"p50": None, "p95": None})})
+    per_lead = _rows(
+        "SELECT l.id, COALESCE(SUM(t.prompt_tokens), 0), COALESCE(SUM(t.completion_tokens), 0) "
+        f"{base.replace('FROM chat_turn t', 'FROM chat_turn t JOIN qualification_lead l ON l.conversation_id = t.conversation_id')} "
+        "GROUP BY l.id ORDER BY SUM(t.prompt_tokens) + SUM(t.completion_tokens) DESC, l.id LIMIT 100", params)
+    prompt_total = sum(d["prompt_tokens"] for d in days)
+    completion_total = sum(d["completion_tokens"] for d in days)
+    leads_total = _rows(f"SELECT COUNT(DISTINCT t.conversation_id) {base}", params)[0][0]
+    return {
+        "range": _range_data(rng),
+        "currency": currency,
+        "prices_per_million": {"model": settings.OPENAI_MODEL, "prompt": prompt_price, "completion": completion_price},
+        "totals": {"prompt_tokens": prompt_total, "completion_tokens": completion_total,
+                   "cost": cost(prompt_total, completion_total), "leads": leads_total,
+                   "cost_per_lead": round(cost(prompt_total, completion_total) / leads_total, 6) if leads_total else None},
+        "days": days,
+        "per_lead": [{"lead": str(_uuid_text(lead_id)), "prompt_tokens": int(p), "completion_tokens": int(c),
+                      "cost": cost(int(p), int(c))} for lead_id, p, c in per_lead],
+    }
+
+
+def _uuid_text(value) -> str:
+    import uuid
+
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    text = str(value)
+    return str(uuid.UUID(text)) if len(text) in (32, 36) else text
