@@ -131,7 +131,7 @@ export function LeadPanel({ leadId, state, resyncs }: Props) {
           <h4>{t("lead.crm")}</h4>
           <p className="small">
             <span className={`pill ${crm.status}`} data-crm={crm.status}>
-              {["pending", "synced", "failed", "disabled"].includes(crm.status) ? t(`crm.${crm.status}` as Key) : crm.status}
+              {["pending", "synced", "failed", "erased"].includes(crm.status) ? t(`crm.${crm.status}` as Key) : crm.status}
             </span>
             {crm.last_error && <span className="crm-error">{crm.last_error}</span>}
           </p>

@@ -453,6 +453,9 @@ def test_qualified_lead_shows_score_reasons_and_answers(web_pool, transactional_
                 "listed": item.locator(".score").inner_text(),
                 "progress": page.locator(".lead-progress [role=progressbar]").get_attribute("aria-valuenow"),
             }
+            # Qualified: the strategy pipeline runs and its status reaches the panel live.
+            page.locator('[data-strategy="ready"]').wait_for(timeout=90000)
+            shown["pdf"] = page.get_by_role("link", name="Descargar PDF").get_attribute("href")
             page.screenshot(path=screenshots / "console-qualified-desktop.png")
             page.set_viewport_size({"width": 768, "height": 1024})
             page.wait_for_timeout(300)
@@ -472,3 +475,4 @@ def test_qualified_lead_shows_score_reasons_and_answers(web_pool, transactional_
     assert shown["score"] == shown["listed"] == str(lead.score)
     assert shown["reasons"] == len(lead.score_reasons) >= 3
     assert done["step"] == "done" and done["progress"] == 1 and shown["progress"] == "100"
+    assert "/strategies/" in shown["pdf"] and "/pdf" in shown["pdf"]
