@@ -3,6 +3,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ApiError, auth, me as fetchMe, type Me } from "./api";
 import { ConversationList } from "./ConversationList";
 import { ConversationView } from "./ConversationView";
+import { Invitation } from "./Invitation";
 import { forgetLeads } from "./LeadPanel";
 import { I18n, initialLang, rememberLang, translator, useI18n, type Lang } from "./i18n";
 import { MonitorSocket, type ConnState } from "./monitor";
@@ -10,9 +11,15 @@ import { store } from "./store";
 
 const BASE = "/console/";
 
-/** Client-side routes: /console/ and /console/c/<conversation id>. */
+/** Client-side routes: /console/, /console/c/<conversation id> and
+ * /console/invitations/<token> (the link of an invitation email). */
 function routeId(): string | null {
   const match = location.pathname.match(/^\/console\/c\/([0-9a-f-]{36})\/?$/i);
+  return match ? match[1] : null;
+}
+
+function invitationToken(): string | null {
+  const match = location.pathname.match(/^\/console\/invitations\/([A-Za-z0-9_-]{16,128})\/?$/);
   return match ? match[1] : null;
 }
 
@@ -20,6 +27,7 @@ export function App() {
   const [lang, setLangState] = useState<Lang>(initialLang);
   const [signedIn, setSignedIn] = useState(auth.signedIn);
   const [resuming, setResuming] = useState(true);
+  const [invitation, setInvitation] = useState(invitationToken);
 
   useEffect(() => {
     document.documentElement.lang = lang;
@@ -36,7 +44,12 @@ export function App() {
   );
   return (
     <I18n.Provider value={i18n}>
-      {resuming ? <div className="splash" aria-busy="true"><Logo /></div> : signedIn ? <Console /> : <Login />}
+      {invitation ? (
+        <Invitation token={invitation} onDone={() => {
+          history.replaceState(null, "", BASE);
+          setInvitation(null);
+        }} />
+      ) : resuming ? <div className="splash" aria-busy="true"><Logo /></div> : signedIn ? <Console /> : <Login />}
     </I18n.Provider>
   );
 }
@@ -53,7 +66,7 @@ export function Logo({ small = false }: { small?: boolean }) {
   );
 }
 
-function LanguageSwitch() {
+export function LanguageSwitch() {
   const { lang, setLang, t } = useI18n();
   return (
     <div className="lang" role="group" aria-label={t("nav.language")}>

@@ -16,7 +16,7 @@ export class ApiError extends Error {
   }
 }
 
-type Pair = { access: string; refresh: string; agency: string };
+export type Pair = { access: string; refresh: string; agency: string };
 type Listener = () => void;
 
 function expiresAt(jwt: string): number {
@@ -28,7 +28,7 @@ function expiresAt(jwt: string): number {
   }
 }
 
-async function errorFrom(response: Response): Promise<ApiError> {
+export async function errorFrom(response: Response): Promise<ApiError> {
   let code = "http_" + response.status;
   let message = response.statusText || "Error";
   try {
@@ -91,6 +91,11 @@ class Auth {
       // Nothing stored.
     }
     this.emit();
+  }
+
+  /** Sign in with a pair another endpoint answered (an accepted invitation). */
+  adopt(pair: Pair): void {
+    this.store(pair);
   }
 
   async login(email: string, password: string): Promise<void> {
@@ -251,3 +256,24 @@ export function listConversations(params: { status?: string; q?: string; next?: 
 }
 
 export const getLead = (id: string) => api<Lead>(`leads/${id}/`);
+
+// --- Invitations (CONTRACT §5.1): the token in the link is the only credential ----
+
+export type InvitationPreview = { agency: { id: string; name: string }; email: string; role: Role; expires: string;
+                                  existing_account: boolean };
+
+export async function invitationPreview(token: string): Promise<InvitationPreview> {
+  const response = await fetch(`/api/v1/invitations/${encodeURIComponent(token)}/`, { headers: { Accept: "application/json" } });
+  if (!response.ok) throw await errorFrom(response);
+  return response.json();
+}
+
+export async function invitationAccept(token: string, name: string, password: string): Promise<Pair> {
+  const response = await fetch(`/api/v1/invitations/${encodeURIComponent(token)}/accept`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify({ name, password }),
+  });
+  if (!response.ok) throw await errorFrom(response);
+  return response.json();
+}

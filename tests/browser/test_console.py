@@ -476,3 +476,45 @@ def test_qualified_lead_shows_score_reasons_and_answers(web_pool, transactional_
     assert shown["reasons"] == len(lead.score_reasons) >= 3
     assert done["step"] == "done" and done["progress"] == 1 and shown["progress"] == "100"
     assert "/strategies/" in shown["pdf"] and "/pdf" in shown["pdf"]
+
+
+def test_invitation_link_sets_a_password_and_signs_in(web_pool, transactional_db, make_agency, in_browser,
+                                                      screenshots):
+    from django_scopes import scopes_disabled
+
+    from tenancy.actors import StaffActor
+    from tenancy.models import Membership
+    from tenancy.services import invitation_create
+
+    server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="400")
+    a = make_agency("Invita")
+    owner = StaffActor(user_id=a.owner.id, agency_id=a.agency.id, role="owner", name="Owner")
+    _, token = invitation_create(actor=owner, email="lucia.perez@example.com", role="agent", base_url=server.base_url)
+
+    def scenario(browser):
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(f"{server.base_url}/console/invitations/{token}")
+        page.get_by_role("heading", name=f"Únete a {a.agency.name}").wait_for()
+        page.get_by_label("Tu nombre").fill("Lucía Pérez")
+        page.get_by_label("Crea una contraseña").fill("1234")
+        page.get_by_role("button", name="Aceptar la invitación").click()
+        weak = page.get_by_role("alert").inner_text()
+        page.get_by_label("Crea una contraseña").fill("otoño-en-el-puerto-42")
+        page.screenshot(path=screenshots / "console-invitation-desktop.png")
+        page.get_by_role("button", name="Aceptar la invitación").click()
+        page.locator(".conn.live").wait_for(timeout=15000)
+        landed = page.evaluate("location.pathname")
+        who = page.locator(".who-name").inner_text()
+        # A link used twice says so instead of showing a form.
+        page.goto(f"{server.base_url}/console/invitations/{token}")
+        page.get_by_text("Esta invitación ya se usó.").wait_for()
+        page.goto(f"{server.base_url}/console/invitations/{'x' * 43}")
+        page.get_by_text("Este enlace de invitación no es válido.").wait_for()
+        return weak, landed, who
+
+    weak, landed, who = in_browser(scenario)
+    assert "demasiado corta" in weak  # Django's validators, through the API
+    assert landed == "/console/" and who == "Lucía Pérez"
+    with scopes_disabled():
+        membership = Membership.objects.get(agency=a.agency, user__email="lucia.perez@example.com")
+    assert membership.role == "agent"
