@@ -1,0 +1,279 @@
+/** Staff authentication (CONTRACT §2) and the REST calls the console makes.
+ *
+ * The access token lives only in memory; the refresh token is kept in
+ * sessionStorage so a reload of the tab stays signed in while closing the tab
+ * forgets it. Refresh tokens are single use (a second use revokes the whole
+ * family), so every refresh goes through one in-flight promise.
+ */
+
+const REFRESH_KEY = "mkz.refresh";
+// Refresh this long before the access token expires.
+const EARLY_MS = 60_000;
+
+export class ApiError extends Error {
+  constructor(public status: number, public code: string, message: string) {
+    super(message);
+  }
+}
+
+export type Pair = { access: string; refresh: string; agency: string };
+type Listener = () => void;
+
+function expiresAt(jwt: string): number {
+  try {
+    const payload = JSON.parse(atob(jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    return typeof payload.exp === "number" ? payload.exp * 1000 : Date.now() + 5 * 60_000;
+  } catch {
+    return Date.now() + 5 * 60_000;
+  }
+}
+
+export async function errorFrom(response: Response): Promise<ApiError> {
+  let code = "http_" + response.status;
+  let message = response.statusText || "Error";
+  try {
+    const body = await response.json();
+    if (body?.error) {
+      code = body.error.code || code;
+      message = body.error.message || message;
+    }
+  } catch {
+    // Not JSON: keep the status line.
+  }
+  return new ApiError(response.status, code, message);
+}
+
+class Auth {
+  private access: string | null = null;
+  private accessExp = 0;
+  private refreshing: Promise<string | null> | null = null;
+  private timer: number | undefined;
+  private listeners = new Set<Listener>();
+
+  get signedIn(): boolean {
+    return this.access !== null;
+  }
+
+  get token(): string | null {
+    return this.access;
+  }
+
+  onChange(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private emit(): void {
+    for (const fn of this.listeners) fn();
+  }
+
+  private store(pair: Pair): void {
+    this.access = pair.access;
+    this.accessExp = expiresAt(pair.access);
+    try {
+      sessionStorage.setItem(REFRESH_KEY, pair.refresh);
+    } catch {
+      // Without storage a reload signs out; the session still works.
+    }
+    window.clearTimeout(this.timer);
+    const wait = Math.max(this.accessExp - Date.now() - EARLY_MS, 5_000);
+    this.timer = window.setTimeout(() => void this.refresh(), wait);
+    this.emit();
+  }
+
+  private clear(): void {
+    this.access = null;
+    this.accessExp = 0;
+    window.clearTimeout(this.timer);
+    try {
+      sessionStorage.removeItem(REFRESH_KEY);
+    } catch {
+      // Nothing stored.
+    }
+    this.emit();
+  }
+
+  /** Sign in with a pair another endpoint answered (an accepted invitation). */
+  adopt(pair: Pair): void {
+    this.store(pair);
+  }
+
+  async login(email: string, password: string): Promise<void> {
+    const response = await fetch("/api/v1/auth/token", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email, password }),
+    });
+    if (!response.ok) throw await errorFrom(response);
+    this.store(await response.json());
+  }
+
+  /** Resume a session after a reload, from the refresh token of this tab. */
+  async resume(): Promise<boolean> {
+    let stored: string | null = null;
+    try {
+      stored = sessionStorage.getItem(REFRESH_KEY);
+    } catch {
+      stored = null;
+    }
+    if (!stored) return false;
+    return (await this.refresh()) !== null;
+  }
+
+  /** A new pair from the refresh token; null (and signed out) when it is refused. */
+  refresh(): Promise<string | null> {
+    if (this.refreshing) return this.refreshing;
+    this.refreshing = (async () => {
+      let refresh: string | null = null;
+      try {
+        refresh = sessionStorage.getItem(REFRESH_KEY);
+      } catch {
+        refresh = null;
+      }
+      if (!refresh) {
+        this.clear();
+        return null;
+      }
+      try {
+        const response = await fetch("/api/v1/auth/refresh", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ refresh }),
+        });
+        if (response.status === 401 || response.status === 400) {
+          this.clear();
+          return null;
+        }
+        if (!response.ok) throw await errorFrom(response);
+        const pair: Pair = await response.json();
+        this.store(pair);
+        return pair.access;
+      } catch (err) {
+        // Network trouble: keep the refresh token and try again shortly.
+        window.clearTimeout(this.timer);
+        this.timer = window.setTimeout(() => void this.refresh(), 10_000);
+        throw err;
+      }
+    })().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  /** An access token that is good for at least a little while. */
+  async fresh(): Promise<string | null> {
+    if (this.access && this.accessExp - Date.now() > 10_000) return this.access;
+    return this.refresh();
+  }
+
+  async logout(): Promise<void> {
+    const token = this.access;
+    this.clear();
+    if (token) {
+      await fetch("/api/v1/auth/logout", { method: "POST", headers: { Authorization: `Bearer ${token}` } }).catch(
+        () => undefined,
+      );
+    }
+  }
+}
+
+export const auth = new Auth();
+
+/** GET/POST with the bearer token; a 401 refreshes once and retries. */
+export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const call = (token: string | null) =>
+    fetch("/api/v1/" + path, {
+      ...init,
+      headers: {
+        Accept: "application/json",
+        ...(init.body ? { "Content-Type": "application/json" } : {}),
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        ...init.headers,
+      },
+    });
+  let response = await call(await auth.fresh());
+  if (response.status === 401) {
+    const token = await auth.refresh();
+    if (token === null) throw new ApiError(401, "unauthenticated", "Session expired");
+    response = await call(token);
+  }
+  if (!response.ok) throw await errorFrom(response);
+  return response.status === 204 ? (undefined as T) : response.json();
+}
+
+// --- Shapes the console reads ---------------------------------------------------
+
+export type Role = "owner" | "admin" | "agent" | "viewer";
+const RANK: Record<Role, number> = { viewer: 0, agent: 1, admin: 2, owner: 3 };
+export const atLeast = (role: Role | undefined, wanted: Role) => role !== undefined && RANK[role] >= RANK[wanted];
+
+export type Me = { user: { id: string; email: string; name: string }; agency: { id: string; name: string }; role: Role };
+
+export type Summary = {
+  id: string;
+  status: "open" | "qualified" | "declined" | "closed";
+  step: string;
+  progress: number;
+  score: number | null;
+  lead_id: string | null;
+  lead_name: string | null;
+  last_message: { role: string; text: string; at: string | null } | null;
+  owner: { kind: "bot" | "staff"; name?: string };
+  updated_at: string;
+  created: string;
+};
+
+export type Lead = {
+  id: string;
+  conversation: string;
+  status: string;
+  answers: Record<string, unknown>;
+  name: string | null;
+  company: string | null;
+  email: string | null;
+  phone: string | null;
+  score: number | null;
+  score_reasons: { factor: string; points: number; max: number; reason_es: string; reason_en: string }[];
+  consent: { granted: boolean | null; policy: string | null; at: string | null };
+  // Added by other parts of the product as they land: rendered when present.
+  strategy?: { status: string; pdf_url?: string | null } | null;
+  crm?: { status: string; last_error?: string | null } | null;
+};
+
+export type Page<T> = { results: T[]; next: string | null };
+
+export const me = () => api<Me>("me");
+
+export function listConversations(params: { status?: string; q?: string; next?: string | null }): Promise<Page<Summary>> {
+  if (params.next) {
+    // The cursor link is absolute; only its query matters (same API, same origin).
+    return api<Page<Summary>>("conversations/" + new URL(params.next, location.origin).search);
+  }
+  const query = new URLSearchParams({ page_size: "100" });
+  if (params.status) query.set("status", params.status);
+  if (params.q) query.set("q", params.q);
+  return api<Page<Summary>>("conversations/?" + query.toString());
+}
+
+export const getLead = (id: string) => api<Lead>(`leads/${id}/`);
+
+// --- Invitations (CONTRACT §5.1): the token in the link is the only credential ----
+
+export type InvitationPreview = { agency: { id: string; name: string }; email: string; role: Role; expires: string;
+                                  existing_account: boolean };
+
+export async function invitationPreview(token: string): Promise<InvitationPreview> {
+  const response = await fetch(`/api/v1/invitations/${encodeURIComponent(token)}/`, { headers: { Accept: "application/json" } });
+  if (!response.ok) throw await errorFrom(response);
+  return response.json();
+}
+
+export async function invitationAccept(token: string, name: string, password: string): Promise<Pair> {
+  const response = await fetch(`/api/v1/invitations/${encodeURIComponent(token)}/accept`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify({ name, password }),
+  });
+  if (!response.ok) throw await errorFrom(response);
+  return response.json();
+}
