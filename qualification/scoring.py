@@ -21,6 +21,27 @@ _TIMELINE = {"inmediato": (1.0, "quiere empezar cuanto antes", "wants to start r
 OPTIONAL_FIELDS = ("website", "phone")
 
 
+def _sector_labels() -> dict[str, dict]:
+    """The default flow's sector names, so reasons read "Servicios locales", not a code."""
+    import json
+    from functools import lru_cache
+    from pathlib import Path
+
+    @lru_cache(maxsize=1)
+    def load() -> dict[str, dict]:
+        flow = json.loads((Path(__file__).with_name("default_flow.json")).read_text(encoding="utf-8"))
+        sector = next((q for q in flow.get("questions", []) if q.get("field") == "sector"), {})
+        return {c["value"]: c.get("label") or {} for c in sector.get("choices", [])}
+
+    return load()
+
+
+def _sector_label(value: str | None, locale: str) -> str:
+    if not value:
+        return "desconocido" if locale == "es" else "unknown"
+    return (_sector_labels().get(value) or {}).get(locale) or value.replace("_", " ")
+
+
 @dataclass(frozen=True)
 class ScoreResult:
     score: int
@@ -62,9 +83,10 @@ def score_lead(answers: dict, *, weights: dict | None = None, settings: dict | N
     goals_fit = min(1.0, 0.5 + 0.25 * len(goals)) if goals else 0.3
     ratio = round(0.6 * sector_fit + 0.4 * goals_fit, 4)
     reasons.append(_reason("fit", ratio, w,
-                           f"Sector «{sector or 'desconocido'}» {'encaja' if sector_fit == 1.0 else 'encaja poco'} con la agencia; "
+                           f"Sector «{_sector_label(sector, 'es')}» {'encaja' if sector_fit == 1.0 else 'encaja poco'} con la agencia; "
                            f"{len(goals)} objetivo(s) claros.",
-                           f"Sector '{sector}' {'fits' if sector_fit == 1.0 else 'is a weak fit'}; {len(goals)} goal(s)."))
+                           f"Sector '{_sector_label(sector, 'en')}' {'fits' if sector_fit == 1.0 else 'is a weak fit'}; "
+                           f"{len(goals)} goal(s)."))
 
     given = sum(1 for f in OPTIONAL_FIELDS if answers.get(f))
     ratio = given / len(OPTIONAL_FIELDS)
