@@ -205,8 +205,12 @@ OPENAI_FIRST_TOKEN_TIMEOUT = float(env_str("OPENAI_FIRST_TOKEN_TIMEOUT", "10"))
 OPENAI_MAX_RETRIES = env_int("OPENAI_MAX_RETRIES", 2)
 
 QDRANT_URL = env_str("QDRANT_URL")
-QDRANT_PATH = str(VAR_DIR / "qdrant")
+QDRANT_API_KEY = env_str("QDRANT_API_KEY")
+# Local mode (no QDRANT_URL) locks this directory: one process uses it at a time.
+QDRANT_PATH = env_str("QDRANT_PATH") or str(VAR_DIR / "qdrant")
 QDRANT_COLLECTION = env_str("QDRANT_COLLECTION", "markezy_knowledge")
+
+KNOWLEDGE_MAX_BYTES = env_int("KNOWLEDGE_MAX_BYTES", 10 * 1024 * 1024)
 
 CLIENTIFY_BASE_URL = env_str("CLIENTIFY_BASE_URL", "https://api.clientify.net/v1")
 
