@@ -13,6 +13,7 @@ delete here takes an agency id and filters on it; there is no other way in.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import threading
 import uuid
@@ -202,3 +203,15 @@ def store() -> _Store:
 
 def collection() -> str:
     return settings.QDRANT_COLLECTION
+
+
+@atexit.register
+def _close_all() -> None:
+    # Closing before interpreter teardown releases local mode's lock cleanly.
+    with _clients_lock:
+        for current in _clients.values():
+            try:
+                current.client.close()
+            except Exception:  # noqa: BLE001 - best effort at exit
+                pass
+        _clients.clear()
