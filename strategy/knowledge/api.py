@@ -3,6 +3,7 @@ viewers list and search, admins upload, replace and delete."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -30,6 +31,24 @@ def document_data(document) -> dict:
     }
 
 
+# Room for the multipart envelope and the title around the file itself.
+_MULTIPART_SLACK = 64 * 1024
+
+
+def _refuse_oversized_body(request) -> None:
+    """A body announced larger than any acceptable upload is refused before it
+    is read, so a 1 GB post costs no disk; the exact file size is checked again
+    by the service."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > settings.KNOWLEDGE_MAX_BYTES + _MULTIPART_SLACK:
+        raise services.FileTooLarge(
+            f"El archivo supera el máximo de {settings.KNOWLEDGE_MAX_BYTES // (1024 * 1024)} MB.",
+            fields={"file": ["file_too_large"]})
+
+
 class _UploadSerializer(serializers.Serializer):
     class Meta:
         ref_name = "KnowledgeDocumentUpload"
@@ -50,6 +69,7 @@ class KnowledgeDocumentListApi(AgencyAPIView):
     @extend_schema(request={"multipart/form-data": _UploadSerializer},
                    responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
     def post(self, request):
+        _refuse_oversized_body(request)
         data = _UploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         document, created = services.knowledge_document_upload(
@@ -67,6 +87,7 @@ class KnowledgeDocumentDetailApi(AgencyAPIView):
     @extend_schema(request={"multipart/form-data": _UploadSerializer}, responses={200: OpenApiTypes.OBJECT})
     def put(self, request, document_id):
         document = selectors.access_knowledge_document(self.actor, document_id)
+        _refuse_oversized_body(request)
         data = _UploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         document, _ = services.knowledge_document_replace(

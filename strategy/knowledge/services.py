@@ -304,3 +304,29 @@ def knowledge_document_fail(*, document_id, error: str) -> None:
     with scopes_disabled():
         KnowledgeDocument.objects.filter(id=document_id).exclude(status=KnowledgeDocument.Status.READY).update(
             status=KnowledgeDocument.Status.FAILED, error=error[:_ERROR_MAX])
+
+
+def knowledge_reindex(*, agency_id=None, recreate: bool = False) -> int:
+    """Queue every document (of one agency, or all) for indexing again.
+
+    Preconditions: an operator action. `recreate` drops the shared collection
+    first, so its layout is decided anew (e.g. dense vectors after an
+    embeddings key was configured); it concerns every agency, so it is refused
+    together with `agency_id`. Returns how many documents were queued.
+    """
+    from strategy.tasks import knowledge_document_index as task
+
+    if recreate and agency_id is not None:
+        raise ValueError("recreate drops the collection of every agency: do not combine it with agency_id")
+    if recreate:
+        store().drop(collection())
+    with scopes_disabled():
+        documents = KnowledgeDocument.objects.all()
+        if agency_id is not None:
+            documents = documents.filter(agency_id=agency_id)
+        ids = [str(i) for i in documents.values_list("id", flat=True)]
+        KnowledgeDocument.objects.filter(id__in=ids).update(status=KnowledgeDocument.Status.QUEUED,
+                                                            indexed_sha256="", error="")
+    for document_id in ids:
+        enqueue_on_commit(task, document_id)
+    return len(ids)

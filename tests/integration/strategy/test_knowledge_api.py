@@ -215,3 +215,18 @@ def test_search_requires_a_query(knowledge, make_agency, login):
     response = viewer.get("/api/v1/knowledge/search")
     assert response.status_code == 400 and response.json()["error"]["fields"]["q"]
     assert viewer.get("/api/v1/knowledge/search", {"q": "nada indexado"}).json() == {"results": []}
+
+
+def test_the_service_checks_the_size_itself(knowledge, make_agency):
+    """Behind a proxy that strips Content-Length, the file's own size still decides."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from strategy.knowledge.services import FileTooLarge, knowledge_document_upload
+    from tenancy.actors import StaffActor
+
+    a = make_agency("Alfa")
+    actor = StaffActor(user_id=a.admin.id, agency_id=a.agency.id, role="admin")
+    with pytest.raises(FileTooLarge) as excinfo:
+        knowledge_document_upload(actor=actor, file=SimpleUploadedFile("big.txt", b"a" * (30 * 1024 * 1024)))
+    assert excinfo.value.status == 413
+    assert _documents(a.agency) == []

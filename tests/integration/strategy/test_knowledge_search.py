@@ -187,3 +187,27 @@ def test_ready_checks_the_vector_store(knowledge, client):
     down = client.get("/health/ready")
     assert down.status_code == 503 and down.json()["checks"]["vector_store"].startswith("error")
     assert "vector_store" in down.json()["error"]["fields"]["failing"]
+
+
+@pytest.mark.django_db
+def test_reindex_recreate_gains_dense_vectors(knowledge, make_agency, login, upload, double,
+                                             django_capture_on_commit_callbacks):
+    """Documents indexed lexically get dense vectors once a key is configured and the collection recreated."""
+    from strategy.knowledge.store import collection, store
+
+    a = make_agency("Alfa")
+    admin, _ = login(a.admin)
+    doc = upload(admin, "tres.md", THREE_SECTIONS.encode()).json()
+    assert store().layout(collection()).dense_size is None
+    knowledge.OPENAI_API_KEY, knowledge.OPENAI_BASE_URL = "sk-test", double.base_url
+    with pytest.raises(Exception, match="recreate"):
+        call_command("knowledge_reindex", "--recreate", "--agency", str(a.agency.id), stdout=StringIO())
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("knowledge_reindex", "--recreate", stdout=out)
+    assert "1 documents queued" in out.getvalue()
+    assert store().layout(collection()).dense_size == 64
+    assert admin.get(f"/api/v1/knowledge/documents/{doc['id']}/").json()["status"] == "ready"
+    assert point_count(a.agency.id, doc["id"]) == 3
+    assert {r["title"] for r in knowledge_search(agency_id=a.agency.id, query="Google Ads")} == {
+        "Precios", "Equipo", "Horario"}
