@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -29,6 +30,9 @@ DENSE = "dense"
 # Fixed namespace: point ids must be the same in every process and on every run.
 _POINT_NAMESPACE = uuid.UUID("5b0f3c1e-6f0e-4d55-9a59-3f3c0e7b6a11")
 
+# Another process may recreate the collection (knowledge_reindex --recreate):
+# a cached layout is trusted this long, and forgotten at once when a write fails.
+_LAYOUT_TTL_SECONDS = 30.0
 _clients_lock = threading.Lock()
 _clients: dict[tuple, "_Store"] = {}
 
@@ -60,23 +64,28 @@ class _Store:
             self.client = QdrantClient(url=url, api_key=settings.QDRANT_API_KEY or None, timeout=10,
                                        check_compatibility=False)
             self._lock = contextlib.nullcontext()
-        self._layouts: dict[str, Layout] = {}
+        self._layouts: dict[str, tuple[Layout, float]] = {}
 
     # --- collection -------------------------------------------------------------
 
     def layout(self, collection: str) -> Layout | None:
         """The collection's layout, or None when it does not exist yet."""
         cached = self._layouts.get(collection)
-        if cached is not None:
-            return cached
+        if cached is not None and time.monotonic() - cached[1] < _LAYOUT_TTL_SECONDS:
+            return cached[0]
         with self._lock:
             if not self.client.collection_exists(collection):
+                self._layouts.pop(collection, None)
                 return None
             info = self.client.get_collection(collection)
         vectors = info.config.params.vectors
         dense = vectors.get(DENSE) if isinstance(vectors, dict) else None
-        layout = self._layouts[collection] = Layout(dense_size=dense.size if dense else None)
+        layout = Layout(dense_size=dense.size if dense else None)
+        self._layouts[collection] = (layout, time.monotonic())
         return layout
+
+    def forget(self, collection: str) -> None:
+        self._layouts.pop(collection, None)
 
     def ensure(self, collection: str, *, dense_size: int | None) -> Layout:
         """The collection, created with a dense vector of `dense_size` when given.
@@ -137,12 +146,16 @@ class _Store:
         """Delete the document's points (by document AND agency), then upsert `points`."""
         from qdrant_client import models
 
-        with self._lock:
-            if self.client.collection_exists(collection):
-                self.client.delete(collection, points_selector=models.FilterSelector(
-                    filter=self._filter(agency_id, document_id)), wait=True)
-            if points:
-                self.client.upsert(collection, points=points, wait=True)
+        try:
+            with self._lock:
+                if self.client.collection_exists(collection):
+                    self.client.delete(collection, points_selector=models.FilterSelector(
+                        filter=self._filter(agency_id, document_id)), wait=True)
+                if points:
+                    self.client.upsert(collection, points=points, wait=True)
+        except Exception:
+            self.forget(collection)  # the retry looks the layout up again
+            raise
 
     def delete(self, collection: str, *, agency_id, document_id=None) -> None:
         from qdrant_client import models
@@ -168,26 +181,30 @@ class _Store:
             return []
         has_sparse = bool(sparse.indices)
         use_dense = dense is not None and layout.dense_size == len(dense)
-        with self._lock:
-            if use_dense and has_sparse:
-                depth = max(limit * 4, 24)
-                result = self.client.query_points(
-                    collection,
-                    prefetch=[
-                        models.Prefetch(query=sparse, using=LEXICAL, filter=flt, limit=depth),
-                        models.Prefetch(query=dense, using=DENSE, filter=flt, limit=depth),
-                    ],
-                    query=models.FusionQuery(fusion=models.Fusion.RRF),
-                    query_filter=flt, limit=limit, with_payload=True,
-                )
-            elif use_dense:
-                result = self.client.query_points(collection, query=dense, using=DENSE, query_filter=flt,
-                                                  limit=limit, with_payload=True)
-            elif has_sparse:
-                result = self.client.query_points(collection, query=sparse, using=LEXICAL, query_filter=flt,
-                                                  limit=limit, with_payload=True)
-            else:
-                return []
+        try:
+            with self._lock:
+                if use_dense and has_sparse:
+                    depth = max(limit * 4, 24)
+                    result = self.client.query_points(
+                        collection,
+                        prefetch=[
+                            models.Prefetch(query=sparse, using=LEXICAL, filter=flt, limit=depth),
+                            models.Prefetch(query=dense, using=DENSE, filter=flt, limit=depth),
+                        ],
+                        query=models.FusionQuery(fusion=models.Fusion.RRF),
+                        query_filter=flt, limit=limit, with_payload=True,
+                    )
+                elif use_dense:
+                    result = self.client.query_points(collection, query=dense, using=DENSE, query_filter=flt,
+                                                      limit=limit, with_payload=True)
+                elif has_sparse:
+                    result = self.client.query_points(collection, query=sparse, using=LEXICAL, query_filter=flt,
+                                                      limit=limit, with_payload=True)
+                else:
+                    return []
+        except Exception:
+            self.forget(collection)
+            raise
         return list(result.points)
 
 
