@@ -45,12 +45,22 @@ def _objects_of(agency_users) -> dict[str, str]:
             "origin_id": str(AllowedOrigin.objects.filter(agency=agency_users.agency).first().id),
             "conversation_id": str(session.conversation.id),
             "lead_id": str(Lead.objects.get(conversation=session.conversation).id),
+            "document_id": str(_knowledge_document(agency_users.agency).id),
         }
     try:
         from integrations.models import WebhookDelivery, WebhookEndpoint  # noqa: F401
     except ImportError:
         pass
     return ids
+
+
+def _knowledge_document(agency):
+    from strategy.models import KnowledgeDocument
+
+    return KnowledgeDocument.objects.create(
+        agency=agency, title="Tarifas", filename="tarifas.md", kind="markdown", content_type="text/markdown",
+        size=10, sha256=uuid.uuid4().hex * 2, file=f"knowledge/{agency.id}/{uuid.uuid4()}",
+    )
 
 
 def _fill(route: str, ids: dict[str, str]) -> str:
