@@ -68,7 +68,8 @@ def _forms(word: str) -> tuple[str, ...]:
 def terms(text: str) -> list[str]:
     """Every term of `text`, repeated as often as it occurs."""
     out: list[str] = []
-    for match in _WORD.finditer(text.lower()):
+    # Prices matter in an agency's documents: "490 €" and "490 euros" are the same thing.
+    for match in _WORD.finditer(text.lower().replace("€", " euros ")):
         out.extend(_forms(match.group(0)))
     return out
 

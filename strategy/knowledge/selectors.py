@@ -90,3 +90,68 @@ def knowledge_search(*, agency_id, query: str, limit: int = 6) -> list[dict]:
                 agency_id=agency, id__in={r["document_id"] for r in results}).values_list("id", flat=True)}
         results = [r for r in results if r["document_id"] in alive]
     return results
+
+
+_RRF_K = 60
+# The words an agency's case studies use for each sector of the flow: a sector
+# value ("salud_belleza") rarely appears in a document as such.
+_SECTOR_WORDS = {
+    "ecommerce": "tienda online comercio electrónico ventas online catálogo",
+    "servicios_locales": "negocio local servicios a domicilio zona clientes cercanos",
+    "b2b": "empresas B2B clientes industriales equipo comercial",
+    "hosteleria": "restaurante hotel bar reservas turismo",
+    "salud_belleza": "clínica salud estética belleza dental pacientes tratamientos",
+}
+
+
+def _answer_words(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return " ".join(str(v).replace("_", " ") for v in value if v)
+    return str(value or "").replace("_", " ")
+
+
+def knowledge_for_strategy(*, agency_id, answers: dict, limit: int = 6) -> list[dict]:
+    """The agency's chunks a strategy for these answers should draw on.
+
+    Four questions, each through `knowledge_search` (so the agency filter
+    holds): the lead's business and goals, the agency's prices, its services
+    for the channels that fit (the lead's, or the sector template's), and a
+    case study from the same sector. The questions take turns, each adding
+    its best chunk not chosen yet, so every facet is represented; the result
+    has the shape of `knowledge_search`, its score being the chunk's RRF score
+    over all four rankings.
+    """
+    from strategy.writer.templates import CHANNELS, get_template
+
+    template = get_template(answers.get("sector"))
+    channel_keys = [c for c in (answers.get("channels") or []) if c in CHANNELS] or [
+        c.key for c in template.channels[:3]]
+    channels = " ".join(f"{CHANNELS[key].label} {CHANNELS[key].default_service}" for key in channel_keys)
+    sector_words = f"{template.label} {_SECTOR_WORDS.get(str(answers.get('sector') or ''), '')}"
+    questions = [
+        f"{sector_words} {_answer_words(answers.get('goals'))} {_answer_words(answers.get('audience'))}",
+        "tarifas precios paquetes euros al mes",
+        channels,
+        f"caso de éxito {sector_words} resultados",
+    ]
+    rankings = [knowledge_search(agency_id=agency_id, query=question, limit=limit * 2) for question in questions]
+    fused: dict[tuple[str, int], float] = {}
+    for ranking in rankings:
+        for rank, chunk in enumerate(ranking):
+            key = (chunk["document_id"], chunk["index"])
+            fused[key] = fused.get(key, 0.0) + 1.0 / (_RRF_K + rank + 1)
+    # Each question in turn contributes its best chunk not taken yet: prices and a
+    # case study are not crowded out by a document that answers every question.
+    chosen: dict[tuple[str, int], dict] = {}
+    cursors = [iter(ranking) for ranking in rankings]
+    while len(chosen) < limit and cursors:
+        for cursor in list(cursors):
+            chunk = next((c for c in cursor if (c["document_id"], c["index"]) not in chosen), None)
+            if chunk is None:
+                cursors.remove(cursor)
+                continue
+            key = (chunk["document_id"], chunk["index"])
+            chosen[key] = {**chunk, "score": fused[key]}
+            if len(chosen) >= limit:
+                break
+    return list(chosen.values())

@@ -211,3 +211,27 @@ def test_reindex_recreate_gains_dense_vectors(knowledge, make_agency, login, upl
     assert point_count(a.agency.id, doc["id"]) == 3
     assert {r["title"] for r in knowledge_search(agency_id=a.agency.id, query="Google Ads")} == {
         "Precios", "Equipo", "Horario"}
+
+
+@pytest.mark.django_db
+def test_knowledge_for_strategy_brings_prices_and_the_sector_case(knowledge, django_capture_on_commit_callbacks):
+    from strategy.knowledge.selectors import knowledge_for_strategy
+    from tenancy.models import Agency
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", "--json", stdout=StringIO())
+    with scopes_disabled():
+        agency = Agency.objects.get(slug="agencia-demo")
+    clinic = knowledge_for_strategy(agency_id=agency.id, answers={
+        "company": "Clínica Vera", "sector": "salud_belleza", "goals": ["captar_clientes"],
+        "channels": ["google_business", "sem"], "budget_monthly": 1200, "audience": "pacientes de Valencia"})
+    titles = [c["title"] for c in clinic]
+    assert len(clinic) == 6 and len({(c["document_id"], c["index"]) for c in clinic}) == 6
+    assert any(t.startswith("Caso de éxito: Clínica Dental") for t in titles), titles
+    assert any(t.startswith("Tarifas y paquetes 2025") and "€" in c["text"] for t, c in zip(titles, clinic)), titles
+    assert not any(t.startswith("Caso de éxito: Olivar") for t in titles[:3]), titles
+    shop = knowledge_for_strategy(agency_id=agency.id, answers={"sector": "ecommerce", "goals": ["ventas"]}, limit=4)
+    assert any(c["title"].startswith("Caso de éxito: Olivar") for c in shop), [c["title"] for c in shop]
+    assert all(set(c) == {"document_id", "index", "title", "text", "score"} for c in shop)
+    with pytest.raises(ValueError):
+        knowledge_for_strategy(agency_id=None, answers={"sector": "ecommerce"})

@@ -48,3 +48,7 @@ def test_term_ids_are_stable_across_processes():
     assert len(outputs) == 1
     assert outputs.pop().strip() == str(sorted(lexical.query_vector("Campañas de Google Ads en Valencia").indices))
     assert all(0 <= i < 2**31 for i in _ids("Campañas de Google Ads en Valencia"))
+
+
+def test_the_euro_sign_is_the_word_euros():
+    assert _ids("490 €") == _ids("490 euros") == _ids("490 euro")
