@@ -4,7 +4,8 @@ A chunk is cut at paragraph, then sentence, then word boundaries, up to
 MAX_CHARS; the next chunk of the same section starts with the last
 ~OVERLAP_CHARS of the previous one (whole words), so a passage cut in two is
 still found whole by at least one chunk. Each chunk's title is its heading
-path ("Servicios › SEO local"), or the document title before any heading.
+path ("Servicios › SEO local"), or the document title before any heading;
+a PDF page's chunks are titled "<document> › Página N".
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ def chunk_sections(sections: list[Section], *, document_title: str, max_chars: i
     chunks: list[Chunk] = []
     for section in sections:
         title = TITLE_SEPARATOR.join(section.path) if section.path else document_title
+        if section.page is not None:
+            title = f"{document_title}{TITLE_SEPARATOR}Página {section.page}"
         for text in _section_chunks(section.text, max_chars, overlap):
             chunks.append(Chunk(index=len(chunks), title=title[:300], text=text))
     return chunks

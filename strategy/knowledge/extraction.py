@@ -44,6 +44,7 @@ class UnreadableDocument(Exception):
 class Section:
     path: tuple[str, ...]  # heading path, outermost first; () before the first heading
     text: str
+    page: int | None = None  # a PDF page: its chunks are titled by document and page
 
 
 def _extension(filename: str) -> str:
@@ -215,7 +216,7 @@ def pdf_sections(data: bytes) -> list[Section]:
         for number, page in enumerate(reader.pages, start=1):
             text = _clean(page.extract_text() or "")
             if text:
-                sections.append(Section((f"Página {number}",), text))
+                sections.append(Section((), text, page=number))
         return sections
     except UnreadableDocument:
         raise

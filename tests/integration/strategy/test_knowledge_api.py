@@ -230,3 +230,19 @@ def test_the_service_checks_the_size_itself(knowledge, make_agency):
         knowledge_document_upload(actor=actor, file=SimpleUploadedFile("big.txt", b"a" * (30 * 1024 * 1024)))
     assert excinfo.value.status == 413
     assert _documents(a.agency) == []
+
+
+def test_pdf_and_docx_uploads_are_searchable_by_page_and_heading(knowledge, make_agency, login, upload):
+    from tests.unit.strategy.test_knowledge_extraction import make_docx, make_pdf
+
+    a = make_agency("Alfa")
+    admin, _ = login(a.admin)
+    pdf = upload(admin, "folleto.pdf", make_pdf(["Somos una agencia de Valencia.", "Fotografía de producto para tiendas."]),
+                 title="Folleto 2025")
+    docx = upload(admin, "servicios.docx", make_docx())
+    assert pdf.status_code == docx.status_code == 201
+    assert pdf.json()["kind"] == "pdf" and docx.json()["kind"] == "docx"
+    photo = _search(admin, "fotografía de productos")
+    assert photo[0]["title"] == "Folleto 2025 › Página 2" and photo[0]["document_id"] == pdf.json()["id"]
+    maps = _search(admin, "reseñas en el perfil de empresa")
+    assert maps[0]["title"] == "Servicios › SEO local" and "990 €" in maps[0]["text"]

@@ -9,6 +9,7 @@ import zipfile
 
 import pytest
 
+from strategy.knowledge.chunking import chunk_sections
 from strategy.knowledge.extraction import (
     DOCX, MARKDOWN, PDF, TEXT, UnreadableDocument, UnsupportedDocument, detect_kind, extract_sections,
 )
@@ -44,9 +45,11 @@ def test_pdf_detected_and_split_by_page():
     data = make_pdf(["Campañas de Google Ads para clínicas dentales.", "Tarifas: el paquete Arranque cuesta 490 €."])
     assert detect_kind(data=data, filename="folleto.pdf") == PDF
     sections = extract_sections(data=data, kind=PDF)
-    assert [s.path for s in sections] == [("Página 1",), ("Página 2",)]
+    assert [(s.path, s.page) for s in sections] == [((), 1), ((), 2)]
     assert "Google Ads" in sections[0].text and "clínicas" in sections[0].text
     assert "490 €" in sections[1].text and "Google Ads" not in sections[1].text
+    chunks = chunk_sections(sections, document_title="Folleto")
+    assert [c.title for c in chunks] == ["Folleto › Página 1", "Folleto › Página 2"]
 
 
 def test_docx_heading_styles_make_the_path_and_tables_are_kept():
