@@ -32,6 +32,8 @@ log = structlog.get_logger(__name__)
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 _ERROR_MAX = 500
+# About 10 MB of plain text; beyond it a document is a data dump, not agency knowledge.
+MAX_CHUNKS = 10_000
 
 
 class FileTooLarge(ApplicationError):
@@ -253,6 +255,9 @@ def knowledge_document_index(*, document_id, lexical_only_on_failure: bool = Fal
         log.info("knowledge_index_unreadable", document=str(document.id), error=message)
         return _finish(document_id=document.id, agency_id=agency_id, digest=digest, points=None, error=message)
     chunks = chunk_sections(sections, document_title=document.title)
+    if len(chunks) > MAX_CHUNKS:
+        return _finish(document_id=document.id, agency_id=agency_id, digest=digest, points=None,
+                       error=f"El documento es demasiado largo ({len(chunks)} fragmentos; máximo {MAX_CHUNKS}).")
     texts = [f"{chunk.title}\n\n{chunk.text}" for chunk in chunks]
     dense, note = None, ""
     model = embedder()

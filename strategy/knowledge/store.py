@@ -33,6 +33,7 @@ _POINT_NAMESPACE = uuid.UUID("5b0f3c1e-6f0e-4d55-9a59-3f3c0e7b6a11")
 # Another process may recreate the collection (knowledge_reindex --recreate):
 # a cached layout is trusted this long, and forgotten at once when a write fails.
 _LAYOUT_TTL_SECONDS = 30.0
+_UPSERT_BATCH = 256
 _clients_lock = threading.Lock()
 _clients: dict[tuple, "_Store"] = {}
 
@@ -151,8 +152,9 @@ class _Store:
                 if self.client.collection_exists(collection):
                     self.client.delete(collection, points_selector=models.FilterSelector(
                         filter=self._filter(agency_id, document_id)), wait=True)
-                if points:
-                    self.client.upsert(collection, points=points, wait=True)
+                # Batches keep each request well under a server's 32 MB body limit.
+                for start in range(0, len(points), _UPSERT_BATCH):
+                    self.client.upsert(collection, points=points[start:start + _UPSERT_BATCH], wait=True)
         except Exception:
             self.forget(collection)  # the retry looks the layout up again
             raise

@@ -246,3 +246,21 @@ def test_pdf_and_docx_uploads_are_searchable_by_page_and_heading(knowledge, make
     assert photo[0]["title"] == "Folleto 2025 › Página 2" and photo[0]["document_id"] == pdf.json()["id"]
     maps = _search(admin, "reseñas en el perfil de empresa")
     assert maps[0]["title"] == "Servicios › SEO local" and "990 €" in maps[0]["text"]
+
+
+def test_many_chunks_are_upserted_in_batches_and_too_many_fail(knowledge, make_agency, login, upload, monkeypatch):
+    from strategy.knowledge import services
+
+    a = make_agency("Alfa")
+    admin, _ = login(a.admin)
+    body = "\n\n".join(f"# Servicio {n}\n\nDescripción del servicio número {n}." for n in range(300))
+    doc = upload(admin, "catalogo.md", body.encode()).json()
+    assert admin.get(f"/api/v1/knowledge/documents/{doc['id']}/").json()["chunks"] == 300
+    assert point_count(a.agency.id, doc["id"]) == 300
+    assert _search(admin, "servicio número 287")[0]["title"] == "Servicio 287"
+
+    monkeypatch.setattr(services, "MAX_CHUNKS", 5)
+    big = upload(admin, "otro.md", body.replace("Servicio", "Producto").encode()).json()
+    failed = admin.get(f"/api/v1/knowledge/documents/{big['id']}/").json()
+    assert failed["status"] == "failed" and "demasiado largo" in failed["error"]
+    assert point_count(a.agency.id, big["id"]) == 0
