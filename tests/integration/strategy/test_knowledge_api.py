@@ -217,6 +217,14 @@ def test_search_requires_a_query(knowledge, make_agency, login):
     assert viewer.get("/api/v1/knowledge/search", {"q": "nada indexado"}).json() == {"results": []}
 
 
+def test_a_question_of_stopwords_retrieves_nothing(knowledge, make_agency, login, upload):
+    a = make_agency("Alfa")
+    admin, _ = login(a.admin)
+    upload(admin, "tarifas.md", TARIFAS.encode())
+    assert _search(admin, "de la para con") == []
+    assert _search(admin, "PAQUETE arranque")[0]["title"] == "Tarifas › Paquete Arranque"
+
+
 def test_the_service_checks_the_size_itself(knowledge, make_agency):
     """Behind a proxy that strips Content-Length, the file's own size still decides."""
     from django.core.files.uploadedfile import SimpleUploadedFile
