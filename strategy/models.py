@@ -13,7 +13,7 @@ from tenancy.models import Agency
 # --- Knowledge base (strategy/knowledge/) ----------------------------------------
 
 
-def knowledge_upload_to(instance: "KnowledgeDocument", filename: str) -> str:
+def knowledge_upload_to(instance: KnowledgeDocument, filename: str) -> str:
     # The client's file name never reaches the file system: it is only metadata.
     return f"knowledge/{instance.agency_id}/{uuid.uuid4()}"
 

@@ -14,7 +14,8 @@ def knowledge_document_index(self, document_id: str) -> str:
     and chunk index, so a redelivered or retried run writes the same points.
     Embeddings or the vector store failing are retried with backoff; the last
     attempt indexes without dense vectors, or marks the document failed."""
-    from strategy.knowledge.services import knowledge_document_fail, knowledge_document_index as index
+    from strategy.knowledge.services import knowledge_document_fail
+    from strategy.knowledge.services import knowledge_document_index as index
 
     last_attempt = self.request.retries >= _INDEX_RETRIES
     try:

@@ -180,7 +180,7 @@ def docx_sections(data: bytes) -> list[Section]:
 
     try:
         document = docx.Document(io.BytesIO(data))
-    except Exception as exc:  # noqa: BLE001 - python-docx raises many kinds on a broken file
+    except Exception as exc:  # python-docx raises many kinds on a broken file
         raise UnreadableDocument(f"DOCX ilegible: {type(exc).__name__}") from exc
     items: list[tuple[int | None, str]] = []
     for block in document.iter_inner_content():

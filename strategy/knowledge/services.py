@@ -108,7 +108,8 @@ def knowledge_document_upload(*, actor: StaffActor, file, title: str = "") -> tu
     """Store an uploaded document and queue its indexing.
 
     Preconditions: the actor is admin+. Returns (document, created); the same
-    bytes uploaded again return the existing document and change nothing.
+    bytes uploaded again return the existing document and change nothing
+    (except that a document whose indexing failed is queued again).
     Refuses a file over KNOWLEDGE_MAX_BYTES (413), an empty one, or one whose
     content is not PDF, DOCX, Markdown or UTF-8 text (400), storing nothing.
     """
@@ -182,7 +183,7 @@ def knowledge_document_delete(*, actor: StaffActor, document: KnowledgeDocument)
             return
         try:
             store().delete(collection(), agency_id=actor.agency_id, document_id=locked.id)
-        except Exception as exc:  # noqa: BLE001 - any store failure must keep the row and its points together
+        except Exception as exc:  # any store failure must keep the row and its points together
             log.warning("knowledge_delete_store_failed", document=str(locked.id), error=type(exc).__name__)
             raise VectorStoreUnavailable("El índice de conocimiento no responde; inténtalo de nuevo.") from exc
         file_name, storage = locked.file.name, locked.file.storage

@@ -35,7 +35,7 @@ _POINT_NAMESPACE = uuid.UUID("5b0f3c1e-6f0e-4d55-9a59-3f3c0e7b6a11")
 _LAYOUT_TTL_SECONDS = 30.0
 _UPSERT_BATCH = 256
 _clients_lock = threading.Lock()
-_clients: dict[tuple, "_Store"] = {}
+_clients: dict[tuple, _Store] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +110,7 @@ class _Store:
                     ),
                     sparse_vectors_config={LEXICAL: models.SparseVectorParams()},
                 )
-            except Exception:  # noqa: BLE001 - another process may have created it first
+            except Exception:  # another process may have created it first
                 if not self.client.collection_exists(collection):
                     raise
             if not self.local:

@@ -11,7 +11,14 @@ import pytest
 
 from strategy.knowledge.chunking import chunk_sections
 from strategy.knowledge.extraction import (
-    DOCX, MARKDOWN, PDF, TEXT, UnreadableDocument, UnsupportedDocument, detect_kind, extract_sections,
+    DOCX,
+    MARKDOWN,
+    PDF,
+    TEXT,
+    UnreadableDocument,
+    UnsupportedDocument,
+    detect_kind,
+    extract_sections,
 )
 
 
