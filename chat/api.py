@@ -117,6 +117,7 @@ class WidgetSessionApi(APIView):
             page_url=data.validated_data.get("page_url", ""),
             locale=data.validated_data.get("locale"),
             ip=request_ip(request),
+            server_base=request.build_absolute_uri("/").rstrip("/"),
         )
         scheme = "wss" if request.is_secure() else "ws"
         base = settings.PUBLIC_BASE_URL

@@ -42,6 +42,10 @@ class Conversation(models.Model):
     locale = models.CharField(max_length=8, default="es")
     page_url = models.CharField(max_length=500, blank=True, default="")
     origin = models.CharField(max_length=255, blank=True, default="")
+    # This service's own base URL as the widget reached it: links made later
+    # by a worker (the strategy PDF) must point here, not at the lead's site,
+    # and a worker has no request to read it from when PUBLIC_BASE_URL is unset.
+    server_base = models.CharField(max_length=255, blank=True, default="")
     consent_granted = models.BooleanField(default=False)
     last_message_preview = EncryptedTextField(blank=True, default="")
     last_message_role = models.CharField(max_length=10, blank=True, default="")

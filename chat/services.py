@@ -108,7 +108,8 @@ class WidgetSession:
 
 
 def widget_session_open(
-    *, key: str, origin: str | None, visitor_token: str | None, page_url: str, locale: str | None, ip: str
+    *, key: str, origin: str | None, visitor_token: str | None, page_url: str, locale: str | None, ip: str,
+    server_base: str = "",
 ) -> WidgetSession:
     """Open (or resume) a lead's conversation for a widget on an allowed site.
 
@@ -146,6 +147,7 @@ def widget_session_open(
             locale=(locale or agency.locale or "es")[:8],
             page_url=(page_url or "")[:500],
             origin=origin[:255],
+            server_base=server_base[:255],
         )
         from qualification.services import lead_start
 

@@ -66,6 +66,17 @@ app.autodiscover_tasks()
 MAX_COUNTDOWN = 600
 
 
+def retry_countdown(retries: int, *, base: float = 5.0, retry_after: float | None = None) -> float:
+    """Exponential backoff with full jitter, at least `retry_after` when the
+    upstream said so, and never past MAX_COUNTDOWN (see above)."""
+    import random
+
+    delay = random.uniform(base, base * (2 ** retries))
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return min(delay, MAX_COUNTDOWN)
+
+
 def enqueue_on_commit(task, *args, **kwargs) -> None:
     """Enqueue `task` once the current transaction commits (at once outside one)."""
     from django.db import transaction
@@ -80,6 +91,22 @@ def _carry_request_id(headers=None, **_):
     rid = request_id_var.get()
     if rid and headers is not None:
         headers.setdefault("request_id", rid)
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _fresh_connections(task=None, **_):
+    # A worker lives for days: a connection the database closed meanwhile (a
+    # MySQL restart, wait_timeout) is dropped before and after every task
+    # instead of failing the next query, as Django does per request.
+    # Not for a task applied eagerly: it runs on its caller's connection, often
+    # inside the caller's transaction, which closing would destroy (the
+    # embedded runner refreshes its own connections around each task).
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
 
 
 @signals.task_prerun.connect

@@ -186,7 +186,14 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TIME_LIMIT", 300)
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TASK_DEFAULT_QUEUE = "realtime"
+# Separate queues (realtime, strategy, crm: routes below) so a slow strategy
+# or a CRM outage never delays short work; docker-stack.yml runs a worker per queue.
+# On a lost broker connection, tasks in flight are given back instead of being
+# finished without the chance to ack (they are idempotent and run again).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_ROUTES = {
+    # Short: it only records that a strategy is wanted (first match wins).
+    "strategy.tasks.strategy_queue": {"queue": "realtime"},
     "strategy.tasks.*": {"queue": "strategy"},
     "integrations.tasks.*": {"queue": "crm"},
 }
@@ -207,10 +214,13 @@ OPENAI_MAX_RETRIES = env_int("OPENAI_MAX_RETRIES", 2)
 QDRANT_URL = env_str("QDRANT_URL")
 QDRANT_API_KEY = env_str("QDRANT_API_KEY")
 # Local mode (no QDRANT_URL) locks this directory: one process uses it at a time.
-QDRANT_PATH = env_str("QDRANT_PATH") or str(VAR_DIR / "qdrant")
+QDRANT_PATH = env_str("QDRANT_PATH", str(VAR_DIR / "qdrant"))
 QDRANT_COLLECTION = env_str("QDRANT_COLLECTION", "markezy_knowledge")
 
 KNOWLEDGE_MAX_BYTES = env_int("KNOWLEDGE_MAX_BYTES", 10 * 1024 * 1024)
+
+# The strategy PDF link a lead gets (widget and email) works for this long.
+STRATEGY_PDF_LINK_TTL_DAYS = env_int("STRATEGY_PDF_LINK_TTL_DAYS", 30)
 
 CLIENTIFY_BASE_URL = env_str("CLIENTIFY_BASE_URL", "https://api.clientify.net/v1")
 

@@ -35,6 +35,14 @@ def lead_detail_data(lead) -> dict:
     }
 
 
+def _strategy_brief(lead) -> dict | None:
+    try:
+        from strategy.selectors import strategy_brief, strategy_latest_for_lead
+    except ImportError:  # the strategy pipeline is not installed in this build
+        return None
+    return strategy_brief(strategy_latest_for_lead(agency_id=lead.agency_id, lead_id=lead.id))
+
+
 class LeadListApi(AgencyAPIView):
     @extend_schema(
         parameters=[OpenApiParameter("status", str, enum=["collecting", "qualified", "declined", "erased"]),
@@ -65,7 +73,7 @@ class LeadDetailApi(AgencyAPIView):
 
         audit_record(agency_id=self.actor.agency_id, actor_user_id=self.actor.user_id, action="lead.view",
                      target=str(lead.id))
-        return Response(lead_detail_data(lead))
+        return Response({**lead_detail_data(lead), "strategy": _strategy_brief(lead)})
 
 
 class LeadEventsApi(AgencyAPIView):

@@ -89,6 +89,18 @@ class _LeadWriter:
         lead_projection_write(lead=self.lead, state=self.state)
 
 
+def lead_event_append(*, lead_id, agency_id, type: str, data: dict, actor: str = "system") -> None:
+    """Append an event that other apps observe about a lead (`strategy.ready`,
+    `crm.synced`, ...) to its log, so statistics come from the event log.
+
+    Precondition: inside a transaction, in the agency's scope; if the caller
+    also holds the conversation's lock it took it first (the chat's order)."""
+    lead = Lead.objects.select_for_update().get(id=lead_id, agency_id=agency_id)
+    writer = _LeadWriter(lead)
+    writer.record(type, data, actor=actor)
+    lead.save(update_fields=["event_count"])
+
+
 def lead_projection_write(*, lead: Lead, state: LeadState) -> None:
     """Store a lead's state (a fold of its events) in its row.
 
@@ -222,10 +234,10 @@ def _qualify(conversation: Conversation, writer: _LeadWriter, settings: dict) ->
 def _strategy_hook(lead_id, agency_id):
     def queue() -> None:
         try:
-            from strategy.services import strategy_request
+            from strategy.tasks import strategy_queue
         except ImportError:  # the strategy pipeline is optional in a slim deployment
             return
-        strategy_request(lead_id=lead_id, agency_id=agency_id)
+        strategy_queue.delay(str(lead_id), str(agency_id))
 
     return queue
 
@@ -596,6 +608,12 @@ def _erase_in_place(lead: Lead, *, actor_label: str) -> dict:
         event.payload = _redact_frame(event.payload or {})
         event.save(update_fields=["payload"])
     Note.objects.filter(conversation=conversation).update(text=REDACTED)
+    try:
+        from strategy.services import strategy_erase_for_lead
+    except ImportError:  # the strategy pipeline is not installed in this build
+        pass
+    else:
+        strategy_erase_for_lead(lead=lead)
     # LeadEvents are append-only for the application; erasure is the one
     # sanctioned rewrite, done through a plain queryset on purpose.
     plain = models.QuerySet(LeadEvent).filter(lead=lead)

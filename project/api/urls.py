@@ -2,6 +2,7 @@ from django.urls import path
 
 from chat import api as chat_api
 from qualification import api as qualification_api
+from strategy import api as strategy_api
 from strategy.knowledge import api as knowledge_api
 from tenancy import api as tenancy_api
 from widget import views as widget_views
@@ -15,6 +16,8 @@ urlpatterns = [
     path("leads/<str:lead_id>/", qualification_api.LeadDetailApi.as_view()),
     path("leads/<str:lead_id>/events/", qualification_api.LeadEventsApi.as_view()),
     path("leads/<str:lead_id>/export/", qualification_api.LeadExportApi.as_view()),
+    path("strategies/<str:strategy_id>/", strategy_api.StrategyDetailApi.as_view()),
+    path("strategies/<str:strategy_id>/pdf", strategy_api.StrategyPdfApi.as_view()),
     path("knowledge/documents/", knowledge_api.KnowledgeDocumentListApi.as_view()),
     path("knowledge/documents/<str:document_id>/", knowledge_api.KnowledgeDocumentDetailApi.as_view()),
     path("knowledge/search", knowledge_api.KnowledgeSearchApi.as_view()),

@@ -260,3 +260,45 @@ def test_llm_reply_with_html_shows_as_text_and_keyboard_use(web_pool, transactio
     assert reply == "Hola <img src=x onerror=alert(1)> <script>alert(2)</script> ¿seguimos?"
     assert not dialogs and images == 0
     assert focused == "TEXTAREA" and hidden and back == "launcher"
+
+
+def test_strategy_card_links_the_pdf_once_it_is_ready(web_pool, transactional_db, make_agency, site, in_browser,
+                                                      screenshots):
+    """The whole flow in the widget, then the strategy written in the
+    background: one card that turns from "preparing" into the PDF link, the
+    `strategy` event of the JS API, and a link that really serves the PDF."""
+    import httpx
+
+    server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="0", CHAT_RATE_BURST="100", CHAT_RATE_MESSAGES="1000")
+    a = make_agency(origins=(site.origin,))
+    _page(site, server, a.key.key)
+    answers = ["Me llamo Marta", "Moda Marta", "Servicios locales", "no tengo", "captar clientes", "vecinos",
+               "redes sociales", "2.000 €", "ya", "marta@moda.es", "prefiero no"]
+
+    def scenario(browser):
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(site.origin + "/")
+        page.evaluate("window.__events = []; Markezy.on('strategy', e => window.__events.push(e))")
+        page.locator(".launcher").wait_for()
+        page.evaluate("Markezy.open()")
+        page.locator(".chips button", has_text="Acepto").click()
+        for i, text in enumerate(answers):
+            page.locator(".msg.assistant:not(.caret)").nth(i + 1).wait_for()
+            box = page.get_by_role("textbox")
+            box.fill(text)
+            box.press("Enter")
+        link = page.locator(".card a.pdf")
+        link.wait_for(timeout=60_000)
+        page.wait_for_timeout(300)
+        page.screenshot(path=screenshots / "widget-strategy-ready.png")
+        cards = page.locator(".card h3").all_inner_texts()
+        return link.get_attribute("href"), link.inner_text(), cards, page.evaluate("window.__events")
+
+    href, label, cards, events = in_browser(scenario)
+    assert label == "Descargar PDF"
+    assert cards.count("Tu estrategia está lista") == 1
+    assert not any("prepar" in c.lower() for c in cards)  # the "preparing" card became the link
+    assert events == [{"status": "ready", "pdf_url": href}]
+    response = httpx.get(href, timeout=20)
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert href.startswith(server.base_url + "/api/v1/strategies/")

@@ -72,6 +72,7 @@ class Widget {
   turns = new Map<string, { node: HTMLElement; text: string; done: boolean }>();
   pending = new Map<string, HTMLElement>();
   qualified = false;
+  strategyCard: HTMLElement | null = null;
   openWhenReady = false;
   lastTyping = 0;
   host = el("div");
@@ -226,7 +227,9 @@ class Widget {
   }
 
   onStrategy(f: Frame): void {
-    const card = el("div", "card");
+    // One card that moves queued → generating → ready, not one per frame.
+    const card = this.strategyCard ?? el("div", "card");
+    card.replaceChildren();
     if (f.status === "ready" && f.pdf_url) {
       card.append(el("h3", "", this.t.strategyReady));
       const link = el("a", "pdf", this.t.strategyDownload);
@@ -236,6 +239,8 @@ class Widget {
     } else {
       card.append(el("h3", "", f.status === "failed" ? this.t.strategyFailed : this.t.strategyQueued));
     }
+    // append() moves it: the card follows the newest message as it changes state.
+    this.strategyCard = card;
     this.ui.log.append(card);
     this.scroll();
   }

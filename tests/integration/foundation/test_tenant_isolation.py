@@ -47,6 +47,11 @@ def _objects_of(agency_users) -> dict[str, str]:
             "lead_id": str(Lead.objects.get(conversation=session.conversation).id),
             "document_id": str(_knowledge_document(agency_users.agency).id),
         }
+        from strategy.models import Strategy
+
+        ids["strategy_id"] = str(Strategy.objects.create(
+            agency=agency_users.agency, lead_id=ids["lead_id"], answers_version=0, status=Strategy.Status.READY,
+            pdf_name=f"strategies/{agency_users.agency.id}/x.pdf").id)
     try:
         from integrations.models import WebhookDelivery, WebhookEndpoint  # noqa: F401
     except ImportError:
