@@ -104,10 +104,15 @@ def _carry_request_id(headers=None, **_):
 
 @signals.task_prerun.connect
 @signals.task_postrun.connect
-def _fresh_connections(**_):
+def _fresh_connections(task=None, **_):
     # A worker lives for days: a connection the database closed meanwhile (a
     # MySQL restart, wait_timeout) is dropped before and after every task
     # instead of failing the next query, as Django does per request.
+    # Not for a task applied eagerly: it runs on its caller's connection, often
+    # inside the caller's transaction, which closing would destroy (the
+    # embedded runner refreshes its own connections around each task).
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
     from django.db import close_old_connections
 
     close_old_connections()

@@ -54,16 +54,20 @@ def _check_broker() -> None:
 
 
 def _check_vector_store() -> None:
+    """The knowledge collection can be asked about: the server answers with our
+    key, or this process holds the local store's directory. A collection not
+    created yet (no document indexed) is fine; an unreachable store is not."""
     if settings.QDRANT_URL:
-        response = httpx.get(settings.QDRANT_URL.rstrip("/") + "/readyz", timeout=_TIMEOUT)
+        headers = {"api-key": settings.QDRANT_API_KEY} if settings.QDRANT_API_KEY else {}
+        response = httpx.get(f"{settings.QDRANT_URL.rstrip('/')}/collections/{settings.QDRANT_COLLECTION}/exists",
+                             headers=headers, timeout=_TIMEOUT)
         response.raise_for_status()
+        if "exists" not in (response.json().get("result") or {}):
+            raise RuntimeError("unexpected answer from the vector store")
     else:
-        from pathlib import Path
+        from strategy.knowledge.store import store
 
-        path = Path(settings.QDRANT_PATH)
-        path.mkdir(parents=True, exist_ok=True)
-        if not path.is_dir():
-            raise RuntimeError("local vector store directory is not usable")
+        store().ping(settings.QDRANT_COLLECTION)
 
 
 CHECKS = {

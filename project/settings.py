@@ -213,6 +213,8 @@ OPENAI_FIRST_TOKEN_TIMEOUT = float(env_str("OPENAI_FIRST_TOKEN_TIMEOUT", "10"))
 OPENAI_MAX_RETRIES = env_int("OPENAI_MAX_RETRIES", 2)
 
 QDRANT_URL = env_str("QDRANT_URL")
+QDRANT_API_KEY = env_str("QDRANT_API_KEY")
+# Local mode (no QDRANT_URL) locks this directory: one process uses it at a time.
 QDRANT_PATH = env_str("QDRANT_PATH", str(VAR_DIR / "qdrant"))
 QDRANT_COLLECTION = env_str("QDRANT_COLLECTION", "markezy_knowledge")
 
@@ -223,6 +225,8 @@ import json as _json  # noqa: E402
 LLM_PRICES = {"gpt-4o-mini": {"prompt": 0.15, "completion": 0.60}, "gpt-4o": {"prompt": 2.50, "completion": 10.00},
               "default": {"prompt": 0.15, "completion": 0.60}, **_json.loads(env_str("LLM_PRICES", "{}") or "{}")}
 LLM_PRICE_CURRENCY = env_str("LLM_PRICE_CURRENCY", "USD")
+
+KNOWLEDGE_MAX_BYTES = env_int("KNOWLEDGE_MAX_BYTES", 10 * 1024 * 1024)
 
 # The strategy PDF link a lead gets (widget and email) works for this long.
 STRATEGY_PDF_LINK_TTL_DAYS = env_int("STRATEGY_PDF_LINK_TTL_DAYS", 30)

@@ -65,3 +65,59 @@ class Strategy(models.Model):
         ]
         indexes = [models.Index(fields=["agency", "status", "-created"], name="strategy_agency_status")]
         verbose_name_plural = "strategies"
+
+
+# --- Knowledge base (strategy/knowledge/) ----------------------------------------
+
+
+def knowledge_upload_to(instance: KnowledgeDocument, filename: str) -> str:
+    # The client's file name never reaches the file system: it is only metadata.
+    return f"knowledge/{instance.agency_id}/{uuid.uuid4()}"
+
+
+class KnowledgeDocument(models.Model):
+    """A document an agency uploaded for its strategies to cite. Its text lives
+    in the vector store as chunks (points keyed by document id and index); the
+    row says which file is current and how far indexing got."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        INDEXING = "indexing"
+        READY = "ready"
+        FAILED = "failed"
+
+    class Kind(models.TextChoices):
+        PDF = "pdf"
+        DOCX = "docx"
+        MARKDOWN = "markdown"
+        TEXT = "text"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="knowledge_documents")
+    title = models.CharField(max_length=200)
+    filename = models.CharField(max_length=255)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    file = models.FileField(upload_to=knowledge_upload_to, max_length=255)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    error = models.CharField(max_length=500, blank=True, default="")
+    chunk_count = models.PositiveIntegerField(default=0)
+    # The sha256 whose chunks are in the vector store: lets a stale index task notice it lost a race.
+    indexed_sha256 = models.CharField(max_length=64, blank=True, default="")
+    uploaded_by = models.UUIDField(null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(agency="agency")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["agency", "sha256"], name="uniq_knowledge_agency_sha256")]
+        indexes = [models.Index(fields=["agency", "created"], name="knowledge_agency_created")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+# --- End of knowledge base -------------------------------------------------------

@@ -30,8 +30,6 @@ from strategy.models import Strategy
 
 logger = logging.getLogger(__name__)
 
-# The answers whose words are worth searching the agency's documents for.
-_QUERY_FIELDS = ("sector", "platform", "goals", "channels", "audience", "timeline")
 
 
 # --- Frames ------------------------------------------------------------------------
@@ -125,24 +123,13 @@ def strategy_request(*, lead_id, agency_id) -> Strategy | None:
 # --- Generate --------------------------------------------------------------------------
 
 
-def _knowledge_query(answers: dict) -> str:
-    words: list[str] = []
-    for field in _QUERY_FIELDS:
-        value = answers.get(field)
-        if isinstance(value, (list, tuple)):
-            words.extend(str(v) for v in value)
-        elif value not in (None, ""):
-            words.append(str(value))
-    return " ".join(words) or "servicios precios casos de éxito"
-
-
 def _retrieve(*, agency_id, answers: dict) -> list[dict]:
     try:
-        from strategy.knowledge.selectors import knowledge_search
+        from strategy.knowledge.selectors import knowledge_for_strategy
     except ImportError:  # the knowledge base is optional in a slim build
         return []
     try:
-        return knowledge_search(agency_id=agency_id, query=_knowledge_query(answers), limit=6)
+        return knowledge_for_strategy(agency_id=agency_id, answers=answers, limit=6)
     except Exception:  # noqa: BLE001 - a vector store outage must not cost the lead its strategy
         logger.exception("knowledge retrieval failed; writing without the agency's documents")
         return []

@@ -11,6 +11,16 @@ import pytest
 os.environ.setdefault("MARKEZY_TESTING", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_vector_store(tmp_path_factory):
+    """qdrant-client's local mode locks its directory: this test process gets
+    its own, so it never contends with a server or another run."""
+    from django.conf import settings
+
+    settings.QDRANT_PATH = str(tmp_path_factory.mktemp("qdrant"))
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_limits(settings):
     """Each test starts with fresh abuse counters. Only those keys: flushing the

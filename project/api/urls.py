@@ -5,6 +5,7 @@ from chat import api as chat_api
 from integrations import api as integrations_api
 from qualification import api as qualification_api
 from strategy import api as strategy_api
+from strategy.knowledge import api as knowledge_api
 from tenancy import api as tenancy_api
 from widget import views as widget_views
 
@@ -32,6 +33,9 @@ urlpatterns = [
     path("webhooks/<str:endpoint_id>/deliveries/", integrations_api.WebhookDeliveriesApi.as_view()),
     path("webhooks/<str:endpoint_id>/deliveries/<str:delivery_id>/replay/",
          integrations_api.WebhookDeliveryReplayApi.as_view()),
+    path("knowledge/documents/", knowledge_api.KnowledgeDocumentListApi.as_view()),
+    path("knowledge/documents/<str:document_id>/", knowledge_api.KnowledgeDocumentDetailApi.as_view()),
+    path("knowledge/search", knowledge_api.KnowledgeSearchApi.as_view()),
     path("audit/", tenancy_api.AuditLogApi.as_view()),
     path("auth/token", tenancy_api.TokenObtainApi.as_view()),
     path("auth/refresh", tenancy_api.TokenRefreshApi.as_view()),

@@ -62,6 +62,8 @@ def start_web(env_overrides: dict[str, str], tmp_dir: Path) -> WebServer:
         "MARKEZY_TESTING": "1",
         "DJANGO_SETTINGS_MODULE": "project.settings",
         "PYTHONUNBUFFERED": "1",
+        # Local Qdrant locks its directory: each server process has its own.
+        "QDRANT_PATH": str(tmp_dir / f"qdrant-{port}"),
         **env_overrides,
     }
     env.pop("OPENAI_API_KEY", None) if "OPENAI_API_KEY" not in env_overrides else None

@@ -50,9 +50,6 @@ class Command(BaseCommand):
                 agency.refresh_from_db()
                 agency.settings = {**agency.settings, "privacy_policy": {"url": "http://localhost:8000/privacidad", "version": "1"}}
                 agency.save(update_fields=["settings"])
-                created = True
-            else:
-                created = False
             with scope(agency=agency.id):
                 for origin in origins:
                     AllowedOrigin.objects.get_or_create(agency=agency, origin=origin)
@@ -60,8 +57,9 @@ class Command(BaseCommand):
                 if key is None:
                     key = WidgetKey.objects.create(agency=agency, name="Principal")
                 all_origins = list(AllowedOrigin.objects.order_by("created").values_list("origin", flat=True))
-        if created:
-            self._seed_knowledge(agency)
+        # Idempotent on its own (a file already loaded, by sha256, is left alone), so it
+        # also runs for an agency seeded before the knowledge base existed.
+        self._seed_knowledge(agency)
         result = {
             "agency": str(agency.id),
             "widget_key": key.key,
@@ -75,8 +73,6 @@ class Command(BaseCommand):
                               f"Origins     {', '.join(all_origins)}\nOwner       {DEMO_EMAIL} / {password}")
 
     def _seed_knowledge(self, agency) -> None:
-        try:
-            from strategy.services import knowledge_seed_demo
-        except ImportError:
-            return
+        from strategy.knowledge.services import knowledge_seed_demo
+
         knowledge_seed_demo(agency=agency)

@@ -52,6 +52,7 @@ def _objects_of(agency_users) -> dict[str, str]:
             "invitation_id": str(Invitation.objects.create(
                 agency=agency_users.agency, email=f"inv-{uuid.uuid4().hex[:8]}@example.com", role="agent",
                 token_hash=uuid.uuid4().hex * 2, expires=timezone.now() + timedelta(days=1)).id),
+            "document_id": str(_knowledge_document(agency_users.agency).id),
         }
         from strategy.models import Strategy
 
@@ -69,6 +70,15 @@ def _objects_of(agency_users) -> dict[str, str]:
                                                   event_id=uuid.uuid4(), type="lead.qualified", payload={})
     ids.update(endpoint_id=str(endpoint.id), delivery_id=str(delivery.id))
     return ids
+
+
+def _knowledge_document(agency):
+    from strategy.models import KnowledgeDocument
+
+    return KnowledgeDocument.objects.create(
+        agency=agency, title="Tarifas", filename="tarifas.md", kind="markdown", content_type="text/markdown",
+        size=10, sha256=uuid.uuid4().hex * 2, file=f"knowledge/{agency.id}/{uuid.uuid4()}",
+    )
 
 
 def _fill(route: str, ids: dict[str, str]) -> str:
