@@ -68,6 +68,21 @@ def test_qualification_through_the_widget(web_pool, transactional_db, make_agenc
         assert lead.name == "Ana García" and lead.answers["sector"] == "ecommerce"
 
 
+# A local business answering the default flow through the widget.
+MARTA = ["Me llamo Marta", "Moda Marta", "Servicios locales", "no tengo", "captar clientes", "vecinos",
+         "redes sociales", "2.000 €", "ya", "marta@moda.es", "prefiero no"]
+
+
+def _answer_all(page, answers: list[str]) -> None:
+    """Accept the consent chip, then type each answer once its question is shown."""
+    page.locator(".chips button", has_text="Acepto").click()
+    for i, text in enumerate(answers):
+        page.locator(".msg.assistant:not(.caret)").nth(i + 1).wait_for()
+        box = page.get_by_role("textbox")
+        box.fill(text)
+        box.press("Enter")
+
+
 def _slow_site(web_pool, make_agency, site):
     """A customer page whose assistant streams slowly enough to act mid-reply."""
     server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="8")
@@ -190,8 +205,7 @@ def test_summary_cambiar_sends_edit_and_js_api_events(web_pool, transactional_db
     server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="0", CHAT_RATE_BURST="100", CHAT_RATE_MESSAGES="1000")
     a = make_agency(origins=(site.origin,))
     _page(site, server, a.key.key)
-    answers = ["Me llamo Marta", "Moda Marta", "Servicios locales", "no tengo", "captar clientes", "vecinos",
-               "redes sociales", "2.000 €", "ya", "marta@moda.es", "prefiero no"]
+    answers = MARTA
 
     def scenario(browser):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -199,12 +213,7 @@ def test_summary_cambiar_sends_edit_and_js_api_events(web_pool, transactional_db
         page.evaluate("window.__events = []; Markezy.on('qualified', e => window.__events.push(['qualified', e]))")
         page.locator(".launcher").wait_for()  # rendered once the session is open
         page.evaluate("Markezy.open()")
-        page.locator(".chips button", has_text="Acepto").click()
-        for i, text in enumerate(answers):
-            page.locator(".msg.assistant:not(.caret)").nth(i + 1).wait_for()
-            box = page.get_by_role("textbox")
-            box.fill(text)
-            box.press("Enter")
+        _answer_all(page, answers)
         page.locator(".card h3", has_text="Tus respuestas").wait_for()
         page.screenshot(path=screenshots / "widget-summary.png")
         events = page.evaluate("window.__events")
@@ -272,8 +281,7 @@ def test_strategy_card_links_the_pdf_once_it_is_ready(web_pool, transactional_db
     server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="0", CHAT_RATE_BURST="100", CHAT_RATE_MESSAGES="1000")
     a = make_agency(origins=(site.origin,))
     _page(site, server, a.key.key)
-    answers = ["Me llamo Marta", "Moda Marta", "Servicios locales", "no tengo", "captar clientes", "vecinos",
-               "redes sociales", "2.000 €", "ya", "marta@moda.es", "prefiero no"]
+    answers = MARTA
 
     def scenario(browser):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -281,12 +289,7 @@ def test_strategy_card_links_the_pdf_once_it_is_ready(web_pool, transactional_db
         page.evaluate("window.__events = []; Markezy.on('strategy', e => window.__events.push(e))")
         page.locator(".launcher").wait_for()
         page.evaluate("Markezy.open()")
-        page.locator(".chips button", has_text="Acepto").click()
-        for i, text in enumerate(answers):
-            page.locator(".msg.assistant:not(.caret)").nth(i + 1).wait_for()
-            box = page.get_by_role("textbox")
-            box.fill(text)
-            box.press("Enter")
+        _answer_all(page, answers)
         link = page.locator(".card a.pdf")
         link.wait_for(timeout=60_000)
         page.wait_for_timeout(300)

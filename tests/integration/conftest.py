@@ -189,6 +189,15 @@ class LeadSocket:
         return text
 
 
+async def close_code(ws, timeout: float = 15) -> int:
+    """Read until the server closes the socket; the close code it sent."""
+    try:
+        while True:
+            await asyncio.wait_for(ws.recv(), timeout)
+    except websockets.ConnectionClosed as exc:
+        return exc.rcvd.code if exc.rcvd else exc.code
+
+
 @pytest.fixture
 def lead_socket():
     return LeadSocket

@@ -8,39 +8,20 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django_scopes import scope, scopes_disabled
+from django_scopes import scopes_disabled
 
-from tests.integration.strategy.conftest import SCRIPT, wait_until
+from tests.integration.leads import SCRIPT, open_conversation, say
+from tests.integration.strategy.conftest import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
 MADRID = ZoneInfo("Europe/Madrid")
 STEPS = ["name", "company", "sector", "platform", "website", "goals", "audience", "channels", "budget_monthly",
          "timeline", "email", "phone"]
-
-
-def _conversation(agency):
-    from chat.models import Conversation
-    from qualification.services import flow_version_current, lead_start
-    from tenancy.actors import VisitorActor
-
-    with scope(agency=agency.id):
-        conversation = Conversation.objects.create(agency=agency, flow_version=flow_version_current(agency_id=agency.id))
-        lead_start(conversation=conversation)
-    return conversation, VisitorActor(agency_id=agency.id, conversation_id=conversation.id,
-                                      visitor_id=conversation.visitor_id)
-
-
-def _say(visitor, *texts):
-    from chat.services import lead_message_receive
-
-    for text in texts:
-        lead_message_receive(visitor=visitor, client_id=uuid.uuid4(), text=text)
 
 
 def _lead(conversation):
@@ -74,18 +55,18 @@ def dataset(two_agencies):
     a, b = two_agencies
     today = datetime.now(MADRID).date()
     d1, d2 = today - timedelta(days=2), today - timedelta(days=1)
-    c1, _ = _conversation(a.agency)                           # opened the widget, said nothing
-    c2, v2 = _conversation(a.agency)
-    _say(v2, "hola")                                          # never answered the consent question
-    c3, v3 = _conversation(a.agency)
-    _say(v3, "No, gracias")                                   # declined
-    c4, v4 = _conversation(a.agency)
-    _say(v4, "Sí, acepto", "Me llamo Luis", "Taller Luis", "Servicios locales", "no tengo", "captar clientes",
+    c1, _ = open_conversation(a.agency)                           # opened the widget, said nothing
+    c2, v2 = open_conversation(a.agency)
+    say(v2, "hola")                                          # never answered the consent question
+    c3, v3 = open_conversation(a.agency)
+    say(v3, "No, gracias")                                   # declined
+    c4, v4 = open_conversation(a.agency)
+    say(v4, "Sí, acepto", "Me llamo Luis", "Taller Luis", "Servicios locales", "no tengo", "captar clientes",
          "vecinos", "redes sociales")                         # stops at the budget question
-    c5, v5 = _conversation(a.agency)
-    _say(v5, *SCRIPT)
-    c6, v6 = _conversation(a.agency)
-    _say(v6, *[("unos 5.000 € al mes" if text.startswith("unos 2.000") else text) for text in SCRIPT])
+    c5, v5 = open_conversation(a.agency)
+    say(v5, *SCRIPT)
+    c6, v6 = open_conversation(a.agency)
+    say(v6, *[("unos 5.000 € al mes" if text.startswith("unos 2.000") else text) for text in SCRIPT])
     leads = [_lead(c5), _lead(c6)]
     assert [lead.status for lead in leads] == ["qualified", "qualified"]
     _wait_strategies(leads)
@@ -105,8 +86,8 @@ def dataset(two_agencies):
     _assistant_turn(c6, at=datetime.combine(d2, time(0, 30), MADRID), prompt=500, completion=100, ttft=100,
                     duration=500, seq=1002)
     # Agency B: one qualified lead with a huge bill A must never see.
-    cb, vb = _conversation(b.agency)
-    _say(vb, *SCRIPT)
+    cb, vb = open_conversation(b.agency)
+    say(vb, *SCRIPT)
     _wait_strategies([_lead(cb)])
     _assistant_turn(cb, at=noon1, prompt=99_999, completion=99_999, ttft=9_999, duration=99_999, seq=1001)
     return {"a": a, "b": b, "d1": d1, "d2": d2, "today": today, "leads": leads, "c4": c4}

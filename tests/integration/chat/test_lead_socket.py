@@ -18,12 +18,7 @@ FAST = {"OFFLINE_TOKENS_PER_SECOND": "400"}
 SLOW = {"OFFLINE_TOKENS_PER_SECOND": "12"}
 
 
-async def _close_code(ws, timeout=15) -> int:
-    try:
-        while True:
-            await asyncio.wait_for(ws.recv(), timeout)
-    except websockets.ConnectionClosed as exc:
-        return exc.rcvd.code if exc.rcvd else exc.code
+from tests.integration.conftest import close_code as _close_code  # noqa: E402
 
 
 @sync_to_async

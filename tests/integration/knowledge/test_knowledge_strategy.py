@@ -10,10 +10,10 @@ import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django_scopes import scope, scopes_disabled
+from django_scopes import scopes_disabled
 
 from tests.doubles.openai_server import OpenAIDouble
-from tests.integration.strategy.conftest import SCRIPT
+from tests.integration.leads import qualified_lead
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
@@ -46,24 +46,6 @@ def _upload_ready(client, name: str, text: str) -> str:
     return response.json()["id"]
 
 
-def _qualified_lead(agency):
-    from chat.models import Conversation
-    from chat.services import lead_message_receive
-    from qualification.models import Lead
-    from qualification.services import flow_version_current, lead_start
-    from tenancy.actors import VisitorActor
-
-    with scope(agency=agency.id):
-        conversation = Conversation.objects.create(agency=agency, flow_version=flow_version_current(agency_id=agency.id),
-                                                   server_base="https://chat.markezy.test")
-        lead_start(conversation=conversation)
-    visitor = VisitorActor(agency_id=agency.id, conversation_id=conversation.id, visitor_id=conversation.visitor_id)
-    for text in SCRIPT:
-        lead_message_receive(visitor=visitor, client_id=uuid.uuid4(), text=text)
-    with scope(agency=agency.id):
-        return Lead.objects.get(conversation=conversation)
-
-
 @pytest.fixture
 def double(settings, tmp_path):
     server = OpenAIDouble().start()
@@ -84,7 +66,7 @@ def test_agency_b_documents_never_reach_agency_a_strategy(two_agencies, login, d
     doc_b = _upload_ready(b_admin, "tarifas.md", PRICES.format(price="777 €", seo="888 €"))
     extra_b = _upload_ready(b_admin, "instagram.md", "# Instagram\n\nCampañas de Instagram para panaderías: 999 € al mes.")
 
-    lead = _qualified_lead(a.agency)
+    lead = qualified_lead(a.agency)
     assert lead.status == "qualified"
 
     def finished():

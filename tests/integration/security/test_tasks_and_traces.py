@@ -21,9 +21,10 @@ FAST = {"OFFLINE_TOKENS_PER_SECOND": "0", "CHAT_RATE_BURST": "100", "CHAT_RATE_M
 
 
 def _qualified(agency_users):
-    from tests.integration.strategy.test_strategy_services import _qualified_lead, _ready
+    from tests.integration.leads import qualified_lead
+    from tests.integration.strategy.test_strategy_services import _ready
 
-    lead = _qualified_lead(agency_users)
+    lead = qualified_lead(agency_users.agency)
     return lead, _ready(lead)
 
 

@@ -5,7 +5,6 @@ returning lead consent again."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import httpx
@@ -36,12 +35,7 @@ def _session(server, key, origin, visitor_token=None) -> httpx.Response:
     return httpx.post(server.base_url + "/api/v1/widget/sessions", json=body, headers={"Origin": origin}, timeout=10)
 
 
-async def _close_code(ws, timeout=15) -> int:
-    try:
-        while True:
-            await asyncio.wait_for(ws.recv(), timeout)
-    except websockets.ConnectionClosed as exc:
-        return exc.rcvd.code if exc.rcvd else exc.code
+from tests.integration.conftest import close_code as _close_code  # noqa: E402
 
 
 async def test_origin_through_the_api_applies_at_once(web_pool, make_agency):

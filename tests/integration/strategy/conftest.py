@@ -12,25 +12,10 @@ import redis
 from tests.doubles.smtp_sink import SmtpSink
 from tests.integration.workers import start_worker
 
+from tests.integration.leads import LEAD_EMAIL, SCRIPT  # noqa: F401 - re-exported for the pipeline tests
+
 # Leads here answer faster than a person types.
 FAST = {"OFFLINE_TOKENS_PER_SECOND": "0", "CHAT_RATE_BURST": "100", "CHAT_RATE_MESSAGES": "1000"}
-
-SCRIPT = [
-    "Sí, acepto",
-    "Me llamo Ana García",
-    "Panadería Sol",
-    "Vendemos por internet, es una tienda online",
-    "Shopify",
-    "panaderiasol.es",
-    "Vender más y captar clientes",
-    "Familias de Valencia de 30 a 50 años",
-    "Instagram y un poco de SEO",
-    "unos 2.000 € al mes",
-    "cuanto antes",
-    "MiEmpresa@Correo.es",
-    "+34 612 34 56 78",
-]
-LEAD_EMAIL = "miempresa@correo.es"
 
 
 @pytest.fixture

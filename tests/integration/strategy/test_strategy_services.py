@@ -7,34 +7,17 @@ import uuid
 
 import pytest
 from django.core import mail
-from django_scopes import scope, scopes_disabled
+from django_scopes import scopes_disabled
 
 from tests.doubles.openai_server import OpenAIDouble
-from tests.integration.strategy.conftest import SCRIPT, wait_until
+from tests.integration.leads import qualified_lead
+from tests.integration.strategy.conftest import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
 
 def _qualified_lead(agency_users):
-    """A lead walked through the default flow with the chat services."""
-    from chat.models import Conversation
-    from chat.services import lead_message_receive
-    from qualification.models import Lead
-    from qualification.services import flow_version_current, lead_start
-    from tenancy.actors import VisitorActor
-
-    agency = agency_users.agency
-    with scope(agency=agency.id):
-        conversation = Conversation.objects.create(agency=agency, flow_version=flow_version_current(agency_id=agency.id),
-                                                   server_base="https://chat.markezy.test")
-        lead_start(conversation=conversation)
-    visitor = VisitorActor(agency_id=agency.id, conversation_id=conversation.id, visitor_id=conversation.visitor_id)
-    for text in SCRIPT:
-        lead_message_receive(visitor=visitor, client_id=uuid.uuid4(), text=text)
-    with scope(agency=agency.id):
-        lead = Lead.objects.get(conversation=conversation)
-    assert lead.status == "qualified"
-    return lead
+    return qualified_lead(agency_users.agency)
 
 
 def _ready(lead):
