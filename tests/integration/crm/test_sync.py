@@ -343,3 +343,26 @@ def test_a_lost_deal_answer_does_not_open_a_second_deal(make_agency, crm, queued
     (deal,) = crm.deals()
     assert _state(lead).deal_id == deal["id"]
     assert len(crm.requests(method="POST", path=r"^/deals/$")) == 1
+
+
+def test_withdrawing_consent_stops_the_crm_sync(make_agency, crm, queued, django_capture_on_commit_callbacks):
+    """RGPD: once the lead withdraws consent, a sync still queued (or a retry)
+    sends nothing more to Clientify, and the consent record is kept as given."""
+    from tenancy.actors import VisitorActor
+    from qualification.models import ConsentRecord
+    from qualification.services import qualification_consent
+
+    a = make_agency()
+    connect(a)
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = qualified_lead_via_chat(a, ip="10.8.0.9")
+    assert queued.named("integrations.tasks.crm_sync")  # queued at qualification, not run yet
+    conversation = lead.conversation
+    visitor = VisitorActor(agency_id=lead.agency_id, conversation_id=conversation.id, visitor_id=conversation.visitor_id)
+    qualification_consent(visitor=visitor, granted=False, policy="1")
+    _run_queued_syncs(queued)
+    assert crm.contacts() == []
+    with scopes_disabled():
+        records = list(ConsentRecord.objects.filter(conversation=conversation).order_by("created")
+                       .values_list("granted", flat=True))
+    assert records == [True, False]
