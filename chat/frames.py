@@ -33,5 +33,12 @@ def qualification_frame(*, seq: int, step: str, progress: float, answers: dict) 
     return {"seq": seq, "type": "qualification", "step": step, "progress": round(progress, 4), "answers": answers}
 
 
+def strategy_frame(*, seq: int, strategy_id, status: str, pdf_url: str | None = None) -> dict:
+    frame = {"seq": seq, "type": "strategy", "status": status, "strategy": str(strategy_id)}
+    if pdf_url:
+        frame["pdf_url"] = pdf_url
+    return frame
+
+
 def error_frame(code: str, message: str) -> dict:
     return {"type": "error", "code": code, "message": message}

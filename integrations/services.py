@@ -56,6 +56,7 @@ from integrations.retry import backoff_delay
 from integrations.webhooks.signing import SIGNATURE_HEADER, sign
 from project.api.errors import ApplicationError, Forbidden, NotFound
 from project.celery import enqueue_on_commit
+from qualification.services import lead_event_append
 
 log = structlog.get_logger(__name__)
 
@@ -408,7 +409,9 @@ def _sync_locked(lead_id, agency_id, connection, *, reset: bool) -> tuple[SyncOu
     state.updated = now
     state.save()
     if first_sync:
-        _lead_event_append(lead_id, type="crm.synced", data={"contact": state.contact_id})
+        # Lock order CrmSync → Lead; nothing locks them the other way round.
+        lead_event_append(lead_id=lead_id, agency_id=state.agency_id, type="crm.synced",
+                          data={"contact": state.contact_id}, actor="system:crm")
     return SyncOutcome("synced", contact_id=state.contact_id, changed=before != state.status), True, ""
 
 
@@ -483,18 +486,6 @@ def _strategy_note(*, agency_id, lead_id) -> dict | None:
     except ImportError:  # the strategy pipeline lands separately; the note then says it is not ready
         return None
     return strategy_crm_note(agency_id=agency_id, lead_id=lead_id)
-
-
-def _lead_event_append(lead_id, *, type: str, data: dict) -> None:
-    """Append a LeadEvent the projection ignores (analytics counts it from the log).
-
-    Precondition: inside a transaction and the agency's scope. Lock order is
-    CrmSync → Lead; nothing locks them the other way round."""
-    from qualification.models import Lead
-    from qualification.services import lead_event_append
-
-    agency_id = Lead.objects.filter(id=lead_id).values_list("agency_id", flat=True).get()
-    lead_event_append(lead_id=lead_id, agency_id=agency_id, type=type, data=data, actor="system:crm")
 
 
 def crm_resync(*, actor, lead_id) -> None:
@@ -620,7 +611,8 @@ def clientify_inbound_receive(*, secret: str, body) -> bool:
             state.crm_updated_at = timezone.now()
             state.save(update_fields=["deal_status", "deal_id", "crm_updated_at"])
             if changed and status in ("won", "lost"):
-                _lead_event_append(state.lead_id, type=f"crm.deal_{status}", data={"deal": state.deal_id})
+                lead_event_append(lead_id=state.lead_id, agency_id=state.agency_id, type=f"crm.deal_{status}",
+                                  data={"deal": state.deal_id}, actor="system:crm")
             return True
     return False
 

@@ -19,27 +19,21 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scope
 
+from chat import frames
 from chat.hub import publish_from_sync
 from chat.models import Conversation
 from chat.services import Effects, conversation_touch, frame_append
 from project.celery import enqueue_on_commit
 from qualification.models import Lead
 from strategy import delivery, storage
-from strategy.links import public_base, strategy_pdf_url
+from strategy.links import public_base
 from strategy.models import Strategy
+from strategy.selectors import strategy_pdf_link
 
 logger = logging.getLogger(__name__)
 
 
-
 # --- Frames ------------------------------------------------------------------------
-
-
-def strategy_frame(*, seq: int, strategy: Strategy, pdf_url: str | None = None) -> dict:
-    frame = {"seq": seq, "type": "strategy", "status": strategy.status, "strategy": str(strategy.id)}
-    if pdf_url:
-        frame["pdf_url"] = pdf_url
-    return frame
 
 
 def _announce(strategy: Strategy, *, pdf_url: str | None = None) -> None:
@@ -53,16 +47,12 @@ def _announce(strategy: Strategy, *, pdf_url: str | None = None) -> None:
     conversation = Conversation.objects.select_for_update().select_related("agency").get(
         id=strategy.lead.conversation_id)
     frame = frame_append(conversation, type="strategy",
-                         build=lambda seq: strategy_frame(seq=seq, strategy=strategy, pdf_url=pdf_url))
+                         build=lambda seq: frames.strategy_frame(seq=seq, strategy_id=strategy.id, status=strategy.status,
+                                                                 pdf_url=pdf_url))
     conversation_touch(conversation)
     effects = Effects(conversation_id=conversation.id, agency_id=conversation.agency_id, frames=[frame],
                       summary=_summary(conversation, lead=strategy.lead))
     transaction.on_commit(lambda: publish_from_sync(effects))
-
-
-def _pdf_url(strategy: Strategy) -> str:
-    return strategy_pdf_url(strategy_id=strategy.id, agency_id=strategy.agency_id,
-                            server_base=strategy.lead.conversation.server_base)
 
 
 def _locked(strategy_id, agency_id, *, conversation: bool) -> Strategy | None:
@@ -235,7 +225,7 @@ def strategy_generate(*, strategy_id, agency_id) -> None:
         strategy.ready_at = strategy.updated = timezone.now()
         strategy.error = ""
         strategy.save()
-        _announce(strategy, pdf_url=_pdf_url(strategy))
+        _announce(strategy, pdf_url=strategy_pdf_link(strategy))
         from qualification.services import lead_event_append
 
         lead_event_append(lead_id=strategy.lead_id, agency_id=agency_id, type="strategy.ready",
@@ -247,7 +237,7 @@ def strategy_generate(*, strategy_id, agency_id) -> None:
 
 def _ready_hooks(strategy: Strategy):
     strategy_id, lead_id, agency_id = str(strategy.id), str(strategy.lead_id), str(strategy.agency_id)
-    pdf_url = _pdf_url(strategy)
+    pdf_url = strategy_pdf_link(strategy)
 
     def run() -> None:
         try:
@@ -302,7 +292,7 @@ def strategy_deliver(*, strategy_id, agency_id) -> None:
             with storage.pdf_open(strategy.pdf_name) as handle:
                 pdf = handle.read()
             delivery.lead_strategy_email(strategy=strategy, lead=lead, agency=agency, pdf=pdf,
-                                         pdf_url=_pdf_url(strategy)).send()
+                                         pdf_url=strategy_pdf_link(strategy)).send()
             strategy.lead_emailed_at = timezone.now()
             strategy.save(update_fields=["lead_emailed_at"])
     with transaction.atomic(), scope(agency=agency_id):

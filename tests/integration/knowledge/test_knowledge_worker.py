@@ -4,26 +4,12 @@ indexes into its own Qdrant and marks the document ready in MariaDB."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_scopes import scopes_disabled
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def _database_url() -> str:
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.mysql":
-        pytest.fail("integration tests need MariaDB: run them through scripts/test.sh")
-    return f"mysql://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -51,23 +37,13 @@ def broker(settings):
 
 @pytest.fixture
 def worker(broker, tmp_path, transactional_db):
-    env = {
-        **os.environ, "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": broker, "MARKEZY_TESTING": "1",
-        "QDRANT_PATH": str(tmp_path / "worker-qdrant"), "DJANGO_SETTINGS_MODULE": "project.settings",
-    }
-    env.pop("OPENAI_API_KEY", None)
-    log = tmp_path / "worker.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "project", "worker", "-Q", "strategy", "-P", "solo", "-c", "1",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO"],
-        cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
-    )
-    yield proc, log
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    from tests.integration.conftest import _test_database_url
+    from tests.integration.workers import start_worker
+
+    started = start_worker({"DATABASE_URL": _test_database_url(), "CELERY_BROKER_URL": broker,
+                            "QDRANT_PATH": str(tmp_path / "worker-qdrant")}, tmp_path / "worker.log", queues="strategy")
+    yield started.proc, started.log_path
+    started.stop()
 
 
 def test_a_real_worker_indexes_the_upload(knowledge, worker, make_agency, login):
