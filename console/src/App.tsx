@@ -1,23 +1,16 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 
-import { ApiError, auth, me as fetchMe, type Me } from "./api";
-import { ConversationList } from "./ConversationList";
-import { ConversationView } from "./ConversationView";
+import { ApiError, atLeast, auth, me as fetchMe, type Me } from "./api";
 import { Invitation } from "./Invitation";
 import { forgetLeads } from "./LeadPanel";
 import { I18n, initialLang, rememberLang, translator, useI18n, type Lang } from "./i18n";
 import { MonitorSocket, type ConnState } from "./monitor";
+import { BASE, Link, navigate, pathOf, useRoute } from "./router";
+import { SECTIONS } from "./sections";
+import { openConversation } from "./sections/Conversations";
 import { store } from "./store";
 
-const BASE = "/console/";
-
-/** Client-side routes: /console/, /console/c/<conversation id> and
- * /console/invitations/<token> (the link of an invitation email). */
-function routeId(): string | null {
-  const match = location.pathname.match(/^\/console\/c\/([0-9a-f-]{36})\/?$/i);
-  return match ? match[1] : null;
-}
-
+/** /console/invitations/<token>: the link of an invitation email (router.tsx). */
 function invitationToken(): string | null {
   const match = location.pathname.match(/^\/console\/invitations\/([A-Za-z0-9_-]{16,128})\/?$/);
   return match ? match[1] : null;
@@ -135,7 +128,7 @@ function Console() {
   const { t } = useI18n();
   const [profile, setProfile] = useState<Me | null>(null);
   const [conn, setConn] = useState<ConnState>("connecting");
-  const [openId, setOpenId] = useState<string | null>(routeId);
+  const route = useRoute();
   const [resyncs, setResyncs] = useState(0);
   const [announcement, setAnnouncement] = useState("");
   const socket = useMemo(() => new MonitorSocket(), []);
@@ -172,23 +165,7 @@ function Console() {
     return () => store.setAnnouncer(null);
   }, []);
 
-  useEffect(() => {
-    const onPop = () => setOpenId(routeId());
-    window.addEventListener("popstate", onPop);
-    return () => window.removeEventListener("popstate", onPop);
-  }, []);
-
-  const navigate = useCallback((id: string | null) => {
-    const path = id ? `${BASE}c/${id}` : BASE;
-    const from = routeId();
-    if (location.pathname !== path) history.pushState(null, "", path);
-    setOpenId(id);
-    if (!id && from) {
-      // Back to the list: focus returns to the conversation we left.
-      requestAnimationFrame(() => document.querySelector<HTMLElement>(`[data-conversation="${from}"]`)?.focus());
-    }
-  }, []);
-
+  const openId = openConversation(route.section, route.rest);
   useEffect(() => {
     store.open(openId);
     if (!openId) return;
@@ -196,9 +173,16 @@ function Console() {
     return () => socket.unsubscribe(openId);
   }, [openId, socket]);
 
+  const visible = SECTIONS.filter((s) => profile && atLeast(profile.role, s.minRole));
+  const section = visible.find((s) => s.id === route.section) ?? null;
+  useEffect(() => {
+    // An unknown section (or one this role may not use): back to the conversations.
+    if (profile && !section) navigate(BASE, { replace: true });
+  }, [profile, section]);
+
   return (
-    <div className={openId ? "shell has-open" : "shell"}>
-      <a className="skip" href="#main">{t("conv.transcript")}</a>
+    <div className={`shell section-${route.section}${openId ? " has-open" : ""}`}>
+      <a className="skip" href="#main">{t("nav.skip")}</a>
       <header className="topbar">
         <Logo small />
         <span className="agency">{profile?.agency.name}</span>
@@ -216,21 +200,19 @@ function Console() {
         )}
         <button type="button" className="ghost" onClick={() => void auth.logout()}>{t("nav.logout")}</button>
       </header>
-      <div className="workspace">
-        <ConversationList openId={openId} onOpen={navigate} resyncs={resyncs} />
-        <main id="main" className="detail" tabIndex={-1}>
-          {openId && profile ? (
-            <ConversationView key={openId} id={openId} me={profile} socket={socket} onBack={() => navigate(null)}
-                              resyncs={resyncs} />
-          ) : (
-            <div className="empty-detail">
-              <Logo />
-              <h2>{t("conv.noneTitle")}</h2>
-              <p className="muted">{t("conv.none")}</p>
-            </div>
-          )}
-        </main>
-      </div>
+      <nav className="sections" aria-label={t("nav.sections")}>
+        {visible.map((s) => (
+          <Link key={s.id} to={pathOf(s.id)} aria-current={s.id === route.section ? "page" : undefined}
+                className={s.id === route.section ? "on" : ""}>
+            {t(s.label)}
+          </Link>
+        ))}
+      </nav>
+      {profile && section ? (
+        <section.render me={profile} rest={route.rest} socket={socket} resyncs={resyncs} />
+      ) : (
+        <div className="splash" aria-busy="true" />
+      )}
       <div className="sr-only" aria-live="polite" aria-atomic="true">{announcement}</div>
     </div>
   );

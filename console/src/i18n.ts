@@ -2,7 +2,11 @@ import { createContext, useContext } from "react";
 
 export type Lang = "es" | "en";
 
-const es = {
+import * as navMessages from "./i18n/nav";
+
+// The core messages; each section of the console keeps its own in i18n/<section>.ts
+// (both languages side by side), merged below.
+const coreEs = {
   "app.name": "Markezy",
   "app.tagline": "Consola del equipo",
   "app.title": "Consola",
@@ -133,9 +137,7 @@ const es = {
   "no": "No",
 };
 
-export type Key = keyof typeof es;
-
-const en: Record<Key, string> = {
+const coreEn: Record<keyof typeof coreEs, string> = {
   "app.name": "Markezy",
   "app.tagline": "Team console",
   "app.title": "Console",
@@ -265,6 +267,10 @@ const en: Record<Key, string> = {
   "yes": "Yes",
   "no": "No",
 };
+
+const es = { ...coreEs, ...navMessages.es };
+export type Key = keyof typeof es;
+const en: Record<Key, string> = { ...coreEn, ...navMessages.en };
 
 const DICTS: Record<Lang, Record<Key, string>> = { es, en };
 const STORAGE_KEY = "mkz.lang";
