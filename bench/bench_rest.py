@@ -249,6 +249,11 @@ def main() -> None:
             print(f"generating {args.conversations:,} conversations × {args.turns} turns…", flush=True)
             generate(args.conversations, args.turns)
             print(f"generated in {time.monotonic() - started:.0f} s", flush=True)
+        # As the web process does at start-up (project/asgi.py).
+        from project.runtime import tune_gc, warm_up
+
+        warm_up()
+        tune_gc()
         measure(args.reps, year=args.year)
     finally:
         if services_dir:

@@ -27,3 +27,8 @@ application = ProtocolTypeRouter(
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )
+
+from project.runtime import tune_gc, warm_up  # noqa: E402
+
+warm_up()
+tune_gc()

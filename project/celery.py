@@ -93,6 +93,15 @@ def enqueue_on_commit(task, *args, **kwargs) -> None:
     transaction.on_commit(lambda: task.delay(*args, **kwargs))
 
 
+@signals.worker_process_init.connect
+def _tune_gc(**_):
+    # Each pool process, once Django is loaded: see project/runtime.py.
+    from project.runtime import tune_gc, warm_up
+
+    warm_up()
+    tune_gc()
+
+
 @signals.before_task_publish.connect
 def _carry_request_id(headers=None, **_):
     from project.logging import request_id_var

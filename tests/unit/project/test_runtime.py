@@ -1,0 +1,53 @@
+"""project/runtime.py: the garbage-collector tuning every process applies at start-up."""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+
+import pytest
+
+from project.runtime import tune_gc
+
+
+@pytest.fixture
+def restore_gc():
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
+
+
+def test_freezes_what_is_loaded_and_sets_the_thresholds(restore_gc, monkeypatch):
+    monkeypatch.setenv("MARKEZY_GC_THRESHOLDS", "12345,7,9")
+    kept = [object() for _ in range(10)] + [[] for _ in range(1000)]
+    tune_gc()
+    assert gc.get_threshold() == (12345, 7, 9)
+    # Everything alive at start-up is out of the collector's generations.
+    assert gc.get_freeze_count() > len(kept)
+    assert not any(obj is kept[-1] for obj in gc.get_objects())
+
+
+def test_default_thresholds_make_young_collections_rarer(restore_gc, monkeypatch):
+    monkeypatch.delenv("MARKEZY_GC_THRESHOLDS", raising=False)
+    tune_gc()
+    assert gc.get_threshold()[0] > 700
+
+
+@pytest.mark.parametrize("raw", ["1,2", "a,b,c", "0,10,10", "-1,10,10"])
+def test_bad_thresholds_are_refused_by_name(restore_gc, monkeypatch, raw):
+    monkeypatch.setenv("MARKEZY_GC_THRESHOLDS", raw)
+    with pytest.raises(ValueError, match="MARKEZY_GC_THRESHOLDS"):
+        tune_gc()
+
+
+def test_the_asgi_application_starts_with_the_tuning():
+    # A fresh interpreter, as daphne starts one: importing the ASGI module is start-up.
+    code = ("import gc, project.asgi; "
+            "assert gc.get_freeze_count() > 10000, gc.get_freeze_count(); print(gc.get_threshold())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "project.settings",
+                              "MARKEZY_GC_THRESHOLDS": "30000,20,20"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "(30000, 20, 20)"
