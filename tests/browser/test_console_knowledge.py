@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from django_scopes import scopes_disabled
 
+from tests.browser.console_helpers import drop_files, login, shoot
+
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.services]
 
 PRICES = ("# Tarifas de la agencia\n\n## Arranque\n\nGoogle Ads gestionado por 490 euros al mes, con informe "
@@ -15,36 +17,6 @@ CASE = ("Caso de éxito: Clínica Dental Sonrisa\n\nEn seis meses la clínica du
         "campañas de captación de pacientes en Meta y una landing de ortodoncia invisible.\n")
 CASE_V2 = ("Caso de éxito: Panadería Sol\n\nLa panadería llenó su obrador de encargos de roscón con "
            "anuncios locales en Instagram y reservas por WhatsApp.\n")
-
-
-def login(page, base_url: str, user, password: str) -> None:
-    page.goto(base_url + "/console/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Contraseña").fill(password)
-    page.get_by_role("button", name="Entrar").click()
-    page.locator(".conn.live").wait_for(timeout=15000)
-
-
-def shoot(page, path) -> None:
-    """The whole section: it scrolls inside `.page`, so the viewport grows to its height for the shot."""
-    size = page.viewport_size
-    height = page.evaluate("(() => { const p = document.querySelector('.page');"
-                           " return p ? p.getBoundingClientRect().top + p.scrollHeight : innerHeight; })()")
-    page.set_viewport_size({"width": size["width"], "height": max(size["height"], int(height) + 1)})
-    page.screenshot(path=path)
-    page.set_viewport_size(size)
-
-
-def drop_files(page, selector: str, files: list[tuple[str, str, str]]) -> None:
-    """Drop files on an element the way a desktop drag does (a DataTransfer with File objects)."""
-    transfer = page.evaluate_handle(
-        """(files) => {
-            const dt = new DataTransfer();
-            for (const [name, type, text] of files) dt.items.add(new File([text], name, { type }));
-            return dt;
-        }""", files)
-    for event in ("dragenter", "dragover", "drop"):
-        page.dispatch_event(selector, event, {"dataTransfer": transfer})
 
 
 def test_console_uploads_indexes_searches_replaces_and_deletes(web_pool, transactional_db, make_agency,
@@ -136,7 +108,7 @@ def test_console_uploads_indexes_searches_replaces_and_deletes(web_pool, transac
         assert not errors, errors
         return prices_id, case_id
 
-    prices_id, case_id = in_browser(scenario)
+    _, case_id = in_browser(scenario)
     from strategy.models import KnowledgeDocument
 
     with scopes_disabled():
