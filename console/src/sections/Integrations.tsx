@@ -84,7 +84,7 @@ function Connection({ data, onSaved }: { data: Clientify; onSaved: (c: Clientify
   const [token, setToken] = useState("");
   const [enabled, setEnabled] = useState(data.enabled || !data.connected);
   const [busy, setBusy] = useState<"save" | "test" | null>(null);
-  const [fieldError, setFieldError] = useState<string | null>(null);
+  const [fieldError, setFieldError] = useState<"rejected" | "missing" | null>(null);
   const [formError, setFormError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
   const [test, setTest] = useState<TestResult | null>(null);
@@ -109,9 +109,10 @@ function Connection({ data, onSaved }: { data: Clientify; onSaved: (c: Clientify
       setSaved(true);
       onSaved(next);
     } catch (err) {
-      const field = err instanceof FieldsError ? err.fields.api_token?.[0] : undefined;
-      if (field) setFieldError(field);
-      else setFormError(errorText(t, err));
+      // The API's reasons are in Spanish: the console says them in its own language.
+      if (err instanceof FieldsError && err.fields.api_token) {
+        setFieldError(token.trim() ? "rejected" : "missing");
+      } else setFormError(errorText(t, err));
     } finally {
       setBusy(null);
     }
@@ -125,7 +126,7 @@ function Connection({ data, onSaved }: { data: Clientify; onSaved: (c: Clientify
     try {
       setTest(await testClientify(token.trim() || undefined));
     } catch (err) {
-      if (err instanceof FieldsError && err.fields.api_token) setFieldError(t("cfy.test.none"));
+      if (err instanceof FieldsError && err.fields.api_token) setFieldError("missing");
       else setFormError(errorText(t, err));
     } finally {
       setBusy(null);
@@ -160,7 +161,11 @@ function Connection({ data, onSaved }: { data: Clientify; onSaved: (c: Clientify
           <span className="muted small" id={hintId}>
             {stored ? t("cfy.token.set", { last4 }) : t("cfy.token.unset")}
           </span>
-          {fieldError && <span className="field-error" id={errorId} role="alert">{fieldError}</span>}
+          {fieldError && (
+            <span className="field-error" id={errorId} role="alert">
+              {t(fieldError === "rejected" ? "cfy.test.rejected" : "cfy.test.none")}
+            </span>
+          )}
           {test && (
             <span id={testId} className={`intg-test ${test.ok ? "ok" : "bad"}`} role={test.ok ? "status" : "alert"}
                   data-test-result={test.ok ? "ok" : test.code}>

@@ -190,7 +190,10 @@ function NewEndpoint({ onCreated }: { onCreated: (e: Endpoint) => void }) {
       onCreated(created);
     } catch (e) {
       if (e instanceof FieldsError && Object.keys(e.fields).length) {
-        setErrors(Object.fromEntries(Object.entries(e.fields).map(([k, v]) => [k.split(".")[0], v[0]])));
+        const found = Object.fromEntries(Object.entries(e.fields).map(([k, v]) => [k.split(".")[0], v[0]]));
+        // The API's reasons are in Spanish; the URL's, the one a person gets wrong, in the console's language.
+        if (found.url) found.url = t("wh.url.invalid");
+        setErrors(found);
         requestAnimationFrame(() => document.querySelector<HTMLElement>(`.intg-new [aria-invalid="true"]`)?.focus());
       } else {
         setFormError(errorText(t, e));

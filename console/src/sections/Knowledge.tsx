@@ -10,7 +10,9 @@ import {
 import "./Knowledge.css";
 
 type UploadState = "waiting" | "uploading" | "done" | "same" | "replaced" | "error";
-type Upload = { key: number; name: string; size: number; state: UploadState; progress: number; error?: string };
+// Messages are kept as functions of the translator, so switching language re-renders them.
+type Say = (t: Translate) => string;
+type Upload = { key: number; name: string; size: number; state: UploadState; progress: number; error?: Say };
 
 const MB = MAX_BYTES / (1024 * 1024);
 // Uploads in flight at once: enough to overlap, few enough not to choke a slow uplink.
@@ -23,7 +25,11 @@ export function formatSize(bytes: number): string {
 }
 
 /** The message for a refused upload: the API's code in the console's language. */
-function uploadError(t: Translate, err: unknown, size: number): string {
+function uploadError(err: unknown, size: number): Say {
+  return (t) => uploadErrorText(t, err, size);
+}
+
+function uploadErrorText(t: Translate, err: unknown, size: number): string {
   if (err instanceof ApiError) {
     if (err.status === 0) return t("kb.err.network");
     if (err.code === "unsupported_type") return t("kb.err.type");
@@ -37,11 +43,11 @@ function uploadError(t: Translate, err: unknown, size: number): string {
   return t("kb.err.generic", { message: String(err) });
 }
 
-function localRefusal(t: Translate, file: File): string | null {
+function localRefusal(file: File): Say | null {
   const why = refusal(file);
-  if (why === "type") return t("kb.err.type");
-  if (why === "size") return t("kb.err.size", { size: formatSize(file.size), mb: MB });
-  if (why === "empty") return t("kb.err.empty");
+  if (why === "type") return (t) => t("kb.err.type");
+  if (why === "size") return (t) => t("kb.err.size", { size: formatSize(file.size), mb: MB });
+  if (why === "empty") return (t) => t("kb.err.empty");
   return null;
 }
 
@@ -109,26 +115,26 @@ export function Knowledge({ me }: SectionProps) {
         const same = known.current.has(doc.id);
         patch(key, { state: same ? "same" : "done", progress: 1 });
         setDocs((list) => (list && !list.some((d) => d.id === doc.id) ? [doc, ...list] : list));
-      }, (err) => patch(key, { state: "error", error: uploadError(t, err, file.size) })).finally(() => {
+      }, (err) => patch(key, { state: "error", error: uploadError(err, file.size) })).finally(() => {
         active.current -= 1;
         reload();
         pump();
       });
     }
-  }, [patch, reload, setDocs, t]);
+  }, [patch, reload, setDocs]);
 
   const addFiles = useCallback((files: File[]) => {
     const added: Upload[] = [];
     for (const file of files) {
       const key = nextKey.current++;
-      const refused = localRefusal(t, file);
+      const refused = localRefusal(file);
       added.push({ key, name: file.name, size: file.size, state: refused ? "error" : "waiting", progress: 0,
                    error: refused ?? undefined });
       if (!refused) queue.current.push({ key, file });
     }
     setUploads((list) => [...added, ...list]);
     pump();
-  }, [pump, t]);
+  }, [pump]);
 
   return (
     <main id="main" className="page kb" tabIndex={-1}>
@@ -210,7 +216,7 @@ function UploadList({ uploads, onClear }: { uploads: Upload[]; onClear: () => vo
             <span className="kb-upload-name">{u.name}</span>
             <span className="muted small">{formatSize(u.size)}</span>
             <span className="kb-upload-state" role={u.state === "error" ? "alert" : undefined}>
-              {u.state === "error" ? u.error
+              {u.state === "error" ? u.error?.(t)
                 : u.state === "uploading" ? t("kb.up.uploading", { pct: Math.round(u.progress * 100) })
                 : t(`kb.up.${u.state}` as const)}
             </span>
@@ -236,7 +242,9 @@ function Documents({ docs, error, pending, canEdit, onChanged, onDeleted }: {
     <section className="card kb-docs" aria-labelledby="kb-docs-title" aria-busy={docs === null}>
       <div className="kb-card-head">
         <h2 id="kb-docs-title">{t("kb.docs")}</h2>
-        {docs && docs.length > 0 && <span className="muted small">{t("kb.docs.count", { n: docs.length })}</span>}
+        {docs && docs.length > 0 && (
+          <span className="muted small">{docs.length === 1 ? t("kb.docs.one") : t("kb.docs.count", { n: docs.length })}</span>
+        )}
         {pending && <span className="kb-live small" role="status"><span className="dot" aria-hidden="true" />{t("kb.docs.live")}</span>}
       </div>
       {error && <p className="form-error" role="alert">{t("kb.err.generic", { message: error })}</p>}
@@ -275,14 +283,14 @@ function DocumentRow({ doc, canEdit, onChanged, onDeleted }: {
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const [progress, setProgress] = useState<number | null>(null);
-  const [message, setMessage] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
+  const [message, setMessage] = useState<{ kind: "ok" | "error"; say: Say } | null>(null);
 
   useEffect(() => { if (confirming) confirmRef.current?.focus(); }, [confirming]);
 
   async function replace(file: File) {
-    const refused = localRefusal(t, file);
+    const refused = localRefusal(file);
     if (refused) {
-      setMessage({ kind: "error", text: refused });
+      setMessage({ kind: "error", say: refused });
       return;
     }
     setBusy(true);
@@ -290,9 +298,9 @@ function DocumentRow({ doc, canEdit, onChanged, onDeleted }: {
     setProgress(0);
     try {
       await replaceDocument(doc.id, file, setProgress);
-      setMessage({ kind: "ok", text: t("kb.up.replaced") });
+      setMessage({ kind: "ok", say: (tr) => tr("kb.up.replaced") });
     } catch (err) {
-      setMessage({ kind: "error", text: uploadError(t, err, file.size) });
+      setMessage({ kind: "error", say: uploadError(err, file.size) });
     } finally {
       setBusy(false);
       setProgress(null);
@@ -308,7 +316,7 @@ function DocumentRow({ doc, canEdit, onChanged, onDeleted }: {
     } catch (err) {
       setBusy(false);
       setConfirming(false);
-      setMessage({ kind: "error", text: uploadError(t, err, 0) });
+      setMessage({ kind: "error", say: uploadError(err, 0) });
     }
   }
 
@@ -322,7 +330,7 @@ function DocumentRow({ doc, canEdit, onChanged, onDeleted }: {
             {doc.filename} · {t(`kb.kind.${doc.kind}` as const)} · {formatSize(doc.size)}
           </span>
           {message && (
-            <span className={`kb-row-msg ${message.kind}`} role={message.kind === "error" ? "alert" : "status"}>{message.text}</span>
+            <span className={`kb-row-msg ${message.kind}`} role={message.kind === "error" ? "alert" : "status"}>{message.say(t)}</span>
           )}
           {progress !== null && (
             <span className="progress" role="progressbar" aria-label={t("kb.replace.label", { title: doc.title })}
@@ -450,7 +458,9 @@ function Search({ titles }: { titles: Map<string, string> }) {
         <div aria-live="polite" className="kb-results" data-asked={asked}>
           {hits.length === 0 ? <p className="muted">{t("kb.search.none")}</p> : (
             <>
-              <p className="muted small">{t("kb.search.results", { n: hits.length })}</p>
+              <p className="muted small">
+                {hits.length === 1 ? t("kb.search.one") : t("kb.search.results", { n: hits.length })}
+              </p>
               <ol className="kb-hits">
                 {hits.map((hit, rank) => (
                   <li key={`${hit.document_id}:${hit.index}`} className="kb-hit" data-document={hit.document_id}>
