@@ -118,6 +118,15 @@ def test_console_connects_clientify_resyncs_and_manages_webhooks(web_pool, trans
         page.get_by_text("sigue firmando durante 24 h").wait_for()
         page.get_by_role("button", name="Ya lo he guardado").click()
 
+        # Disable and enable again, from the keyboard.
+        switch = row.get_by_role("switch")
+        switch.focus()
+        page.keyboard.press("Space")
+        row.locator(".intg-switch:not(.on)").wait_for()
+        assert switch.get_attribute("aria-checked") == "false" and "Desactivado" in row.inner_text()
+        page.keyboard.press("Space")
+        row.locator(".intg-switch.on").wait_for()
+
         # Clientify: a bad token is refused by the test, the emulator's token works.
         page.get_by_role("link", name="Clientify", exact=True).click()
         token = page.get_by_label("Token de la API de Clientify")

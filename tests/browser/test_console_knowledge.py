@@ -42,7 +42,7 @@ def test_console_uploads_indexes_searches_replaces_and_deletes(web_pool, transac
         page.locator('tr[data-title="Tarifas"] [data-status="ready"]').wait_for(timeout=60000)
         page.locator('tr[data-title="Caso clinica"] [data-status="ready"]').wait_for(timeout=60000)
         assert rows.count() == 2
-        assert page.locator('[data-upload="tarifas.md"]').inner_text().count("Subido") == 1
+        page.locator('[data-upload="tarifas.md"]', has_text="listo para las estrategias").wait_for(timeout=15000)
         prices_id = page.locator('tr[data-title="Tarifas"]').get_attribute("data-document")
         case_id = page.locator('tr[data-title="Caso clinica"]').get_attribute("data-document")
 
@@ -52,7 +52,7 @@ def test_console_uploads_indexes_searches_replaces_and_deletes(web_pool, transac
             {"name": "roto.md", "mimeType": "text/markdown", "buffer": b"\x00\x01\x02binario\x00" * 20},
         ])
         page.locator('[data-upload="logo.png"] [role="alert"]', has_text="Tipo de archivo no admitido").wait_for()
-        page.locator('[data-upload="roto.md"] [role="alert"]', has_text="Tipo de archivo no admitido").wait_for(
+        page.locator('[data-upload="roto.md"] [role="alert"]', has_text="El contenido no es").wait_for(
             timeout=15000)
         assert rows.count() == 2
         shoot(page, screenshots / "knowledge-documents-desktop-es.png")

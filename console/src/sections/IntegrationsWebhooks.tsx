@@ -130,8 +130,12 @@ function EndpointRow({ endpoint, onChanged, onDeleted, onSecret }: {
       </div>
       <div className="intg-endpoint-actions">
         <button type="button" role="switch" aria-checked={endpoint.active} className={`intg-switch${endpoint.active ? " on" : ""}`}
-                aria-label={t(endpoint.active ? "wh.toggle.off" : "wh.toggle.on", { url: endpoint.url })} disabled={busy}
-                onClick={() => void run(async () => onChanged(await updateEndpoint(endpoint.id, { active: !endpoint.active })))}>
+                aria-label={t(endpoint.active ? "wh.toggle.off" : "wh.toggle.on", { url: endpoint.url })}
+                // Not `disabled` while saving: a disabled button drops the keyboard focus.
+                aria-disabled={busy || undefined}
+                onClick={() => {
+                  if (!busy) void run(async () => onChanged(await updateEndpoint(endpoint.id, { active: !endpoint.active })));
+                }}>
           <span className="intg-switch-knob" aria-hidden="true" />
           <span className="intg-switch-text">{t(endpoint.active ? "wh.active" : "wh.inactive")}</span>
         </button>

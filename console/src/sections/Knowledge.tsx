@@ -12,7 +12,7 @@ import "./Knowledge.css";
 type UploadState = "waiting" | "uploading" | "done" | "same" | "replaced" | "error";
 // Messages are kept as functions of the translator, so switching language re-renders them.
 type Say = (t: Translate) => string;
-type Upload = { key: number; name: string; size: number; state: UploadState; progress: number; error?: Say };
+type Upload = { key: number; name: string; size: number; state: UploadState; progress: number; error?: Say; doc?: string };
 
 const MB = MAX_BYTES / (1024 * 1024);
 // Uploads in flight at once: enough to overlap, few enough not to choke a slow uplink.
@@ -32,7 +32,8 @@ function uploadError(err: unknown, size: number): Say {
 function uploadErrorText(t: Translate, err: unknown, size: number): string {
   if (err instanceof ApiError) {
     if (err.status === 0) return t("kb.err.network");
-    if (err.code === "unsupported_type") return t("kb.err.type");
+    // The extension was checked before sending: the API refusing the type means the content.
+    if (err.code === "unsupported_type") return t("kb.err.content");
     if (err.code === "file_too_large" || err.status === 413) return t("kb.err.size", { size: formatSize(size), mb: MB });
     if (err.code === "empty_file") return t("kb.err.empty");
     if (err.code === "duplicate_document") return t("kb.err.duplicate");
@@ -113,7 +114,7 @@ export function Knowledge({ me }: SectionProps) {
       patch(key, { state: "uploading", progress: 0 });
       uploadDocument(file, (progress) => patch(key, { progress })).then((doc) => {
         const same = known.current.has(doc.id);
-        patch(key, { state: same ? "same" : "done", progress: 1 });
+        patch(key, { state: same ? "same" : "done", progress: 1, doc: doc.id });
         setDocs((list) => (list && !list.some((d) => d.id === doc.id) ? [doc, ...list] : list));
       }, (err) => patch(key, { state: "error", error: uploadError(err, file.size) })).finally(() => {
         active.current -= 1;
@@ -147,7 +148,7 @@ export function Knowledge({ me }: SectionProps) {
         </div>
         {canEdit ? <DropZone onFiles={addFiles} /> : <p className="kb-readonly card">{t("kb.readOnly")}</p>}
         {uploads.length > 0 && (
-          <UploadList uploads={uploads}
+          <UploadList uploads={uploads} docs={docs ?? []}
                       onClear={() => setUploads((list) => list.filter((u) => u.state === "waiting" || u.state === "uploading"))} />
         )}
         <Documents docs={docs} error={error} pending={pending} canEdit={canEdit} onChanged={reload}
@@ -201,8 +202,16 @@ function DropZone({ onFiles }: { onFiles: (files: File[]) => void }) {
   );
 }
 
-function UploadList({ uploads, onClear }: { uploads: Upload[]; onClear: () => void }) {
+function UploadList({ uploads, docs, onClear }: { uploads: Upload[]; docs: KnowledgeDocument[]; onClear: () => void }) {
   const { t } = useI18n();
+  const status = new Map(docs.map((d) => [d.id, d.status]));
+  // An uploaded file follows its document: indexing, then ready (or failed, with the reason in the list).
+  const after = (u: Upload) => {
+    const s = u.doc ? status.get(u.doc) : undefined;
+    if (u.state === "done" && s === "ready") return t("kb.up.ready");
+    if (u.state === "done" && s === "failed") return t("kb.up.failed");
+    return t(`kb.up.${u.state as "waiting" | "done" | "same" | "replaced"}` as const);
+  };
   const finished = uploads.some((u) => u.state !== "waiting" && u.state !== "uploading");
   return (
     <section className="card kb-uploads" aria-labelledby="kb-uploads-title">
@@ -218,7 +227,7 @@ function UploadList({ uploads, onClear }: { uploads: Upload[]; onClear: () => vo
             <span className="kb-upload-state" role={u.state === "error" ? "alert" : undefined}>
               {u.state === "error" ? u.error?.(t)
                 : u.state === "uploading" ? t("kb.up.uploading", { pct: Math.round(u.progress * 100) })
-                : t(`kb.up.${u.state}` as const)}
+                : after(u)}
             </span>
             {(u.state === "uploading" || u.state === "waiting") && (
               <span className="progress" role="progressbar" aria-label={u.name} aria-valuemin={0} aria-valuemax={100}
