@@ -75,6 +75,7 @@ def test_console_uploads_indexes_searches_replaces_and_deletes(web_pool, transac
         row = page.locator(f'tr[data-document="{case_id}"]')
         row.get_by_text("caso-panaderia.txt").wait_for(timeout=15000)
         row.locator('[data-status="ready"]').wait_for(timeout=60000)
+        row.get_by_text("Nueva versión indexada y lista").wait_for(timeout=15000)
         search.fill("roscón panadería Instagram")
         search.press("Enter")
         page.locator(f'.kb-hit[data-document="{case_id}"]', has_text="roscón").wait_for(timeout=15000)

@@ -293,6 +293,14 @@ function DocumentRow({ doc, canEdit, onChanged, onDeleted }: {
   const [busy, setBusy] = useState(false);
   const [progress, setProgress] = useState<number | null>(null);
   const [message, setMessage] = useState<{ kind: "ok" | "error"; say: Say } | null>(null);
+  const replacedRef = useRef(false);
+  // "Replaced: indexing" turns into "new version ready" once the document says so.
+  useEffect(() => {
+    if (replacedRef.current && doc.status === "ready") {
+      replacedRef.current = false;
+      setMessage({ kind: "ok", say: (tr) => tr("kb.up.replacedReady") });
+    }
+  }, [doc.status, doc.sha256]);
 
   useEffect(() => { if (confirming) confirmRef.current?.focus(); }, [confirming]);
 
@@ -308,6 +316,7 @@ function DocumentRow({ doc, canEdit, onChanged, onDeleted }: {
     try {
       await replaceDocument(doc.id, file, setProgress);
       setMessage({ kind: "ok", say: (tr) => tr("kb.up.replaced") });
+      replacedRef.current = true;
     } catch (err) {
       setMessage({ kind: "error", say: uploadError(err, file.size) });
     } finally {
