@@ -91,7 +91,7 @@ def test_console_connects_clientify_resyncs_and_manages_webhooks(web_pool, trans
         url_error = page.locator(".intg-new .field-error")
         url_error.wait_for()
         assert "URL" in url_error.inner_text()
-        assert page.evaluate("document.activeElement.getAttribute('aria-invalid')") == "true"
+        page.wait_for_function("document.activeElement && document.activeElement.getAttribute('aria-invalid') === 'true'")
         url_field.fill(receiver.url)
         page.get_by_label("Descripción (opcional)").fill("CRM interno")
         page.get_by_label("Fallo al enviar a Clientify").check()
@@ -163,6 +163,15 @@ def test_console_connects_clientify_resyncs_and_manages_webhooks(web_pool, trans
         page.get_by_text("Ningún lead con error").wait_for()
         page.locator('[data-count="synced"] strong', has_text="1").wait_for(timeout=15000)
 
+        # The field mapping: stop sending the phone, tag every contact.
+        mapping = page.locator(".intg-mapping")
+        mapping.get_by_label("Enviar: Teléfono").uncheck()
+        assert mapping.get_by_label("Nombre en Clientify: Teléfono").is_disabled()
+        mapping.get_by_label("Nombre en Clientify: Empresa").fill("empresa_cliente")
+        mapping.get_by_label("Etiquetas extra").fill("Web, Markezy")
+        mapping.get_by_role("button", name="Guardar correspondencia").click()
+        mapping.get_by_text("Guardado.").wait_for()
+
         # The failure was announced: the delivery is in the endpoint's log (the receiver said 500).
         page.get_by_role("link", name="Webhooks", exact=True).click()
         page.get_by_role("link", name="Entregas").click()
@@ -212,6 +221,13 @@ def test_console_connects_clientify_resyncs_and_manages_webhooks(web_pool, trans
     with scopes_disabled():
         endpoint = WebhookEndpoint.objects.get(agency=a.agency)
     assert endpoint.secret == second_secret and endpoint.previous_secret == first_secret
+    from integrations.models import ClientifyConnection
+
+    with scopes_disabled():
+        connection = ClientifyConnection.objects.get(agency=a.agency)
+    assert connection.enabled and connection.api_token == TOKEN
+    assert connection.field_mapping == {"fields": {"phone": None, "company": "empresa_cliente"},
+                                        "extra_tags": ["Web", "Markezy"]}
 
 
 def test_agents_do_not_see_integrations(web_pool, transactional_db, make_agency, in_browser):

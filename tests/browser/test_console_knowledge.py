@@ -88,7 +88,7 @@ def test_console_uploads_indexes_searches_replaces_and_deletes(web_pool, transac
         # Delete the prices, confirming (the keyboard lands on the confirmation).
         page.get_by_role("button", name="Borrar: Tarifas").click()
         confirm = page.get_by_role("button", name="Sí, borrar")
-        assert page.evaluate("document.activeElement.textContent") == "Sí, borrar"
+        page.wait_for_function("document.activeElement && document.activeElement.textContent === 'Sí, borrar'")
         page.screenshot(path=screenshots / "knowledge-delete-confirm-desktop-es.png")
         confirm.press("Enter")
         page.locator(f'tr[data-document="{prices_id}"]').wait_for(state="detached", timeout=15000)

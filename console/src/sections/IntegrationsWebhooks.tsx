@@ -179,6 +179,14 @@ function NewEndpoint({ onCreated }: { onCreated: (e: Endpoint) => void }) {
   const [busy, setBusy] = useState(false);
   const base = useId();
   const id = (s: string) => `${base}-${s}`;
+  const form = useRef<HTMLFormElement>(null);
+  const focusInvalid = useRef(false);
+  // After a refusal, the keyboard lands on the first field that has an error (once rendered).
+  useEffect(() => {
+    if (!focusInvalid.current) return;
+    focusInvalid.current = false;
+    form.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+  }, [errors]);
 
   async function submit(event: React.FormEvent) {
     event.preventDefault();
@@ -198,7 +206,7 @@ function NewEndpoint({ onCreated }: { onCreated: (e: Endpoint) => void }) {
         // The API's reasons are in Spanish; the URL's, the one a person gets wrong, in the console's language.
         if (found.url) found.url = t("wh.url.invalid");
         setErrors(found);
-        requestAnimationFrame(() => document.querySelector<HTMLElement>(`.intg-new [aria-invalid="true"]`)?.focus());
+        focusInvalid.current = true;
       } else {
         setFormError(errorText(t, e));
       }
@@ -210,7 +218,7 @@ function NewEndpoint({ onCreated }: { onCreated: (e: Endpoint) => void }) {
   return (
     <section className="card intg-new" aria-labelledby={id("title")}>
       <h2 id={id("title")}>{t("wh.new")}</h2>
-      <form className="intg-form" onSubmit={submit} noValidate>
+      <form ref={form} className="intg-form" onSubmit={submit} noValidate>
         <div className="intg-row2">
           <div className="intg-field">
             <label htmlFor={id("url")}>{t("wh.url")}</label>
