@@ -100,6 +100,7 @@ function Connection({ data, onSaved }: { data: Clientify; onSaved: (c: Clientify
   async function save(event: React.FormEvent) {
     event.preventDefault();
     setBusy("save");
+    setTest(null); // the save's own answer replaces an earlier test's
     setFieldError(null);
     setFormError(null);
     setSaved(false);

@@ -9,7 +9,7 @@ import {
 } from "./knowledge.api";
 import "./Knowledge.css";
 
-type UploadState = "waiting" | "uploading" | "done" | "same" | "replaced" | "error";
+type UploadState = "waiting" | "uploading" | "done" | "same" | "error";
 // Messages are kept as functions of the translator, so switching language re-renders them.
 type Say = (t: Translate) => string;
 type Upload = { key: number; name: string; size: number; state: UploadState; progress: number; error?: Say; doc?: string };
@@ -210,7 +210,7 @@ function UploadList({ uploads, docs, onClear }: { uploads: Upload[]; docs: Knowl
     const s = u.doc ? status.get(u.doc) : undefined;
     if (u.state === "done" && s === "ready") return t("kb.up.ready");
     if (u.state === "done" && s === "failed") return t("kb.up.failed");
-    return t(`kb.up.${u.state as "waiting" | "done" | "same" | "replaced"}` as const);
+    return t(`kb.up.${u.state as "waiting" | "done" | "same"}` as const);
   };
   const finished = uploads.some((u) => u.state !== "waiting" && u.state !== "uploading");
   return (
