@@ -86,8 +86,39 @@ class ClientifyIntegrationApi(AgencyAPIView):
         return Response(self._body(request, connection))
 
 
+class ClientifyTestApi(AgencyAPIView):
+    """Whether a token (the one typed, or the stored one) opens Clientify; stores nothing."""
+
+    permission_classes = [role_required("admin")]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ClientifyTestInput"
+
+        api_token = serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True,
+                                          trim_whitespace=True)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: inline_serializer("ClientifyTestResult", {
+            "ok": serializers.BooleanField(), "account": serializers.DictField(required=False),
+            "code": serializers.ChoiceField(choices=["token_rejected", "clientify_unavailable"], required=False),
+            "message": serializers.CharField(required=False),
+            "status": serializers.IntegerField(required=False, allow_null=True),
+        })},
+        operation_id="integrations_clientify_test",
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(services.clientify_connection_test(actor=self.actor,
+                                                           api_token=data.validated_data.get("api_token")))
+
+
 def dead_letter_data(state) -> dict:
-    return {"lead": str(state.lead_id), **selectors.crm_state_data(state),
+    # Name and conversation let the console say whose sync failed and link to it.
+    return {"lead": str(state.lead_id), "lead_name": state.lead.name or None,
+            "conversation": str(state.lead.conversation_id), **selectors.crm_state_data(state),
             "dead_lettered_at": _iso(state.dead_lettered_at)}
 
 

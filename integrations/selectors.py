@@ -28,7 +28,8 @@ def crm_sync_counts(actor: StaffActor) -> dict:
 
 def crm_dead_letters(actor: StaffActor):
     with scope(agency=actor.agency_id):
-        return CrmSync.objects.filter(dead_lettered_at__isnull=False).order_by("-dead_lettered_at", "-id")
+        return CrmSync.objects.filter(dead_lettered_at__isnull=False).select_related("lead") \
+            .order_by("-dead_lettered_at", "-id")
 
 
 def crm_state_data(state: CrmSync | None) -> dict | None:

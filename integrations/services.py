@@ -216,6 +216,39 @@ def clientify_connection_save(*, actor, api_token: str | None, enabled: bool,
     return connection
 
 
+def clientify_connection_test(*, actor, api_token: str | None = None) -> dict:
+    """Ask Clientify whether a token works, storing nothing.
+
+    Precondition: ``actor`` is admin+. Tests ``api_token`` when given (before
+    saving it), else the stored one; with neither it is a validation error.
+    Returns ``{"ok": True, "account"}`` or ``{"ok": False, "code", "message",
+    "status"}`` (``token_rejected`` or ``clientify_unavailable``): a failed
+    test is an answer about Clientify, not an error of this request. The
+    breaker and the health columns are left alone: they describe the sync.
+    """
+    if not actor.has_role("admin"):
+        raise Forbidden("Solo un administrador puede probar la conexión con Clientify.")
+    token = (api_token or "").strip() or None
+    if token is None:
+        with scope(agency=actor.agency_id):
+            connection = ClientifyConnection.objects.filter(agency_id=actor.agency_id).first()
+        token = connection.api_token if connection is not None and connection.api_token else None
+    if token is None:
+        raise ApplicationError("No hay ningún token de Clientify que probar.", code="validation_error",
+                               fields={"api_token": ["Este campo es obligatorio."]})
+    try:
+        with ClientifyClient(settings.CLIENTIFY_BASE_URL, token, timeout=tuple(settings.CRM_HTTP_TIMEOUT)) as client:
+            account = client.validate_token()
+    except ClientifyPermanentError as exc:
+        return {"ok": False, "code": "token_rejected", "status": exc.status,
+                "message": f"Clientify ha rechazado el token: {exc.detail}"[:500]}
+    except ClientifyError as exc:
+        return {"ok": False, "code": "clientify_unavailable", "status": exc.status,
+                "message": f"No se ha podido contactar con Clientify: {exc.detail}"[:500]}
+    return {"ok": True, "account": {"id": account.id, "email": account.email, "name": account.name,
+                                    "company": account.company}}
+
+
 def _queue_unsynced(agency_id) -> None:
     from integrations.tasks import crm_sync
     from qualification.models import Lead

@@ -277,3 +277,84 @@ export async function invitationAccept(token: string, name: string, password: st
   if (!response.ok) throw await errorFrom(response);
   return response.json();
 }
+
+// --- Forms and uploads: the error envelope in full, and multipart with progress ---
+
+/** A refused request whose envelope names fields (`{"error":{"fields"}}`), for forms
+ * that show each error next to its field. */
+export class FieldsError extends ApiError {
+  constructor(status: number, code: string, message: string, public fields: Record<string, string[]>) {
+    super(status, code, message);
+  }
+}
+
+function fieldsErrorOf(status: number, statusText: string, text: string): FieldsError {
+  let code = "http_" + status;
+  let message = statusText || "Error";
+  let fields: Record<string, string[]> = {};
+  try {
+    const body = JSON.parse(text);
+    if (body?.error) {
+      code = body.error.code || code;
+      message = body.error.message || message;
+      const raw = body.error.fields;
+      if (raw && typeof raw === "object") {
+        fields = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Array.isArray(v) ? v.map(String) : [String(v)]]));
+      }
+    }
+  } catch {
+    // Not JSON (a proxy's page): the status line is all there is.
+  }
+  return new FieldsError(status, code, message, fields);
+}
+
+/** Like api(), but a refusal throws a FieldsError carrying the field errors. */
+export async function apiForm<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const call = (token: string | null) =>
+    fetch("/api/v1/" + path, {
+      ...init,
+      headers: {
+        Accept: "application/json",
+        ...(init.body && !(init.body instanceof FormData) ? { "Content-Type": "application/json" } : {}),
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        ...init.headers,
+      },
+    });
+  let response = await call(await auth.fresh());
+  if (response.status === 401) {
+    const token = await auth.refresh();
+    if (token === null) throw new ApiError(401, "unauthenticated", "Session expired");
+    response = await call(token);
+  }
+  if (!response.ok) throw fieldsErrorOf(response.status, response.statusText, await response.text());
+  return response.status === 204 ? (undefined as T) : response.json();
+}
+
+/** A multipart upload with progress (fetch cannot report upload progress; XHR can).
+ * `onProgress` receives 0..1; a refusal throws a FieldsError, a network failure an
+ * ApiError with status 0. A 401 refreshes the token once and sends again. */
+export async function apiUpload<T>(path: string, method: "POST" | "PUT", form: FormData,
+                                   onProgress?: (fraction: number) => void): Promise<T> {
+  const send = (token: string | null) => new Promise<XMLHttpRequest>((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(method, "/api/v1/" + path);
+    xhr.setRequestHeader("Accept", "application/json");
+    if (token) xhr.setRequestHeader("Authorization", `Bearer ${token}`);
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable && onProgress) onProgress(event.loaded / event.total);
+    };
+    xhr.onload = () => resolve(xhr);
+    xhr.onerror = () => reject(new ApiError(0, "network", "Network error"));
+    xhr.onabort = () => reject(new ApiError(0, "aborted", "Aborted"));
+    xhr.send(form);
+  });
+  let xhr = await send(await auth.fresh());
+  if (xhr.status === 401) {
+    const token = await auth.refresh();
+    if (token === null) throw new ApiError(401, "unauthenticated", "Session expired");
+    xhr = await send(token);
+  }
+  if (xhr.status < 200 || xhr.status >= 300) throw fieldsErrorOf(xhr.status, xhr.statusText, xhr.responseText);
+  onProgress?.(1);
+  return (xhr.status === 204 || !xhr.responseText ? undefined : JSON.parse(xhr.responseText)) as T;
+}

@@ -11,6 +11,8 @@ import type { Me, Role } from "./api";
 import type { Key } from "./i18n";
 import type { MonitorSocket } from "./monitor";
 import { Conversations } from "./sections/Conversations";
+import { Integrations } from "./sections/Integrations";
+import { Knowledge } from "./sections/Knowledge";
 
 export type SectionProps = { me: Me; rest: string[]; socket: MonitorSocket; resyncs: number };
 
@@ -23,4 +25,7 @@ export type Section = {
 
 export const SECTIONS: Section[] = [
   { id: "conversations", label: "nav.conversations", minRole: "viewer", render: Conversations },
+  // Viewers and agents see the documents and try searches; only admins change them (the API's roles).
+  { id: "knowledge", label: "nav.knowledge", minRole: "viewer", render: Knowledge },
+  { id: "integrations", label: "nav.integrations", minRole: "admin", render: Integrations },
 ];

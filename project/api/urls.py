@@ -25,6 +25,7 @@ urlpatterns = [
     path("analytics/usage", analytics_api.UsageApi.as_view()),
     path("leads/<str:lead_id>/resync/", integrations_api.LeadResyncApi.as_view()),
     path("integrations/clientify/", integrations_api.ClientifyIntegrationApi.as_view()),
+    path("integrations/clientify/test", integrations_api.ClientifyTestApi.as_view()),
     path("integrations/clientify/dead-letters/", integrations_api.ClientifyDeadLettersApi.as_view()),
     path("webhooks/", integrations_api.WebhookListApi.as_view()),
     path("webhooks/clientify/<str:secret>", integrations_api.ClientifyInboundApi.as_view()),
