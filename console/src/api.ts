@@ -277,3 +277,49 @@ export async function invitationAccept(token: string, name: string, password: st
   if (!response.ok) throw await errorFrom(response);
   return response.json();
 }
+
+// --- Forms: field errors of the envelope, JSON or multipart bodies --------------
+
+/** An API error with the envelope's per-field messages (`{"error":{"fields"}}`),
+ * nested like the body was (`{"branding": {"primary_color": ["…"]}}`). */
+export class FieldsError extends ApiError {
+  constructor(status: number, code: string, message: string, public fields: Record<string, unknown>) {
+    super(status, code, message);
+  }
+}
+
+/** Like api(), for forms: a FormData body goes out as multipart (the browser
+ * sets its boundary), a plain object as JSON, a blob answer comes back as a
+ * Blob, and a failure throws FieldsError. */
+export async function apiSend<T>(path: string, method: string, body?: FormData | object,
+                                 { blob = false } = {}): Promise<T> {
+  const multipart = body instanceof FormData;
+  const call = (token: string | null) =>
+    fetch("/api/v1/" + path, {
+      method,
+      headers: {
+        Accept: blob ? "*/*" : "application/json",
+        ...(body && !multipart ? { "Content-Type": "application/json" } : {}),
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      },
+      body: body === undefined ? undefined : multipart ? body : JSON.stringify(body),
+    });
+  let response = await call(await auth.fresh());
+  if (response.status === 401) {
+    const token = await auth.refresh();
+    if (token === null) throw new ApiError(401, "unauthenticated", "Session expired");
+    response = await call(token);
+  }
+  if (!response.ok) {
+    let error = { code: "http_" + response.status, message: response.statusText || "Error", fields: {} };
+    try {
+      const parsed = await response.json();
+      if (parsed?.error) error = { ...error, ...parsed.error, fields: parsed.error.fields || {} };
+    } catch {
+      // Not JSON (a proxy's page): the status line is all there is.
+    }
+    throw new FieldsError(response.status, error.code, error.message, error.fields);
+  }
+  if (response.status === 204) return undefined as T;
+  return (blob ? response.blob() : response.json()) as Promise<T>;
+}

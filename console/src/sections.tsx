@@ -11,6 +11,9 @@ import type { Me, Role } from "./api";
 import type { Key } from "./i18n";
 import type { MonitorSocket } from "./monitor";
 import { Conversations } from "./sections/Conversations";
+import { Settings } from "./sections/Settings";
+import { Setup } from "./sections/Setup";
+import { Team } from "./sections/Team";
 
 export type SectionProps = { me: Me; rest: string[]; socket: MonitorSocket; resyncs: number };
 
@@ -23,4 +26,7 @@ export type Section = {
 
 export const SECTIONS: Section[] = [
   { id: "conversations", label: "nav.conversations", minRole: "viewer", render: Conversations },
+  { id: "setup", label: "nav.setup", minRole: "admin", render: Setup },
+  { id: "settings", label: "nav.settings", minRole: "admin", render: Settings },
+  { id: "team", label: "nav.team", minRole: "admin", render: Team },
 ];
