@@ -41,6 +41,7 @@ export const es = {
   "setup.completeTitle": "¡Todo listo!",
   "setup.completeBody": "Tu asistente ya cualifica leads en tu web y los envía a Clientify.",
   "setup.toConversations": "Ver las conversaciones en directo",
+  "setup.continue": "Siguiente: {step} →",
 };
 
 export const en: Record<keyof typeof es, string> = {
@@ -85,4 +86,5 @@ export const en: Record<keyof typeof es, string> = {
   "setup.completeTitle": "All set!",
   "setup.completeBody": "Your assistant is qualifying leads on your website and sending them to Clientify.",
   "setup.toConversations": "Watch the conversations live",
+  "setup.continue": "Next: {step} →",
 };

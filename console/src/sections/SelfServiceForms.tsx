@@ -219,7 +219,13 @@ export function BrandingForm({ agency, onSaved, compact = false }: {
               <input type="color" value={ss.HEX.test(color) ? color : ss.DEFAULT_COLOR} aria-label={t("ss.colorPicker")}
                      onChange={(e) => { setColor(e.target.value); setColorError(undefined); }} />
               <input type="text" {...p} value={color} maxLength={7} spellCheck={false} className="mono hex"
-                     onChange={(e) => setColor(e.target.value.trim())}
+                     onChange={(e) => {
+                       const value = e.target.value.trim();
+                       setColor(value);
+                       // Cleared as soon as it is right, not on blur: a message vanishing
+                       // under a pressed Save button would move it and swallow the click.
+                       if (ss.HEX.test(value)) setColorError(undefined);
+                     }}
                      onBlur={() => setColorError(ss.HEX.test(color) ? undefined : t("ss.colorInvalid"))} />
             </div>
           )}

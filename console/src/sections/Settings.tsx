@@ -194,7 +194,7 @@ function ScoringForm({ agency, onSaved }: { agency: ss.Agency; onSaved: (a: ss.A
               {(p) => (
                 <div className="factor-row">
                   <input type="range" min={0} max={100} step={1} value={Number.isFinite(numbers[f.id]) ? numbers[f.id] : 0}
-                         aria-label={t(f.label)} tabIndex={-1} aria-hidden="true"
+                         tabIndex={-1} aria-hidden="true"
                          onChange={(e) => setWeights({ ...weights, [f.id]: e.target.value })} />
                   <input {...p} type="number" min={0} max={100} step={1} inputMode="numeric" value={weights[f.id]}
                          className="weight" onChange={(e) => setWeights({ ...weights, [f.id]: e.target.value })} />

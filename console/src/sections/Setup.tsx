@@ -64,8 +64,12 @@ export function Setup(_props: SectionProps) {
   }, []); // eslint-disable-line react-hooks/exhaustive-deps
 
   const next = status?.steps.find((s) => !s.done)?.id ?? null;
-  // Until the user opens or closes a step, the next one to do is open.
-  const openStep = expanded === undefined ? next : expanded;
+  // The next step to do starts open; after that the user decides (a step
+  // turning done does not whisk its form away mid-edit).
+  useEffect(() => {
+    if (status && expanded === undefined) setExpanded(next);
+  }, [status]); // eslint-disable-line react-hooks/exhaustive-deps
+  const openStep = expanded ?? null;
   const doneCount = status?.steps.filter((s) => s.done).length ?? 0;
   const total = status?.steps.length ?? 5;
 
@@ -114,6 +118,16 @@ export function Setup(_props: SectionProps) {
                   </h2>
                   <div id={bodyId} className="step-body" hidden={!isOpen}>
                     <p className="muted">{t(text.body)}</p>
+                    {isOpen && step.done && next && next !== step.id && (
+                      <p className="step-continue">
+                        <button type="button" className="secondary" onClick={() => {
+                          setExpanded(next);
+                          requestAnimationFrame(() => document.querySelector<HTMLElement>(`li[data-step="${next}"] .step-toggle`)?.focus());
+                        }}>
+                          {t("setup.continue", { step: t(STEP_TEXT[next].title) })}
+                        </button>
+                      </p>
+                    )}
                     {isOpen && (
                       <StepContent id={step.id} status={status} agency={agency} keys={keys} previewVersion={previewVersion}
                                    onAgency={(a) => { setAgency(a); setPreviewVersion((v) => v + 1); void refresh(); }}
