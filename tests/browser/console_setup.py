@@ -56,11 +56,12 @@ def wait_step_done(page, step_id: str, timeout: float = 30000) -> None:
     page.locator(f'li.step[data-step="{step_id}"][data-done="true"]').wait_for(timeout=timeout)
 
 
-def png_logo(path: Path, colour: str = "#0e7490") -> Path:
+def png_logo(path: Path, colour: str = "#f59e0b") -> Path:
     """A small real PNG (decoded by the API's check) written to `path`."""
-    from PIL import Image
+    from PIL import Image, ImageDraw
 
     image = Image.new("RGB", (64, 64), colour)
+    ImageDraw.Draw(image).ellipse((16, 16, 48, 48), fill="#ffffff")
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     path.write_bytes(buffer.getvalue())

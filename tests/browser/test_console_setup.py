@@ -22,19 +22,35 @@ def _watch_errors(page, errors: list[str]) -> None:
             if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
 
 
+def _on_failure_screenshots(screenshots):
+    """A failing scenario leaves a picture of every open page (failed-<n>.png)."""
+    def wrap(scenario):
+        def run(browser):
+            try:
+                return scenario(browser)
+            except Exception:
+                pages = [p for c in browser.contexts for p in c.pages]
+                for i, p in enumerate(pages):
+                    p.screenshot(path=screenshots / f"failed-setup-{i}.png")
+                raise
+        return run
+    return wrap
+
+
 def _set_lang(page, lang: str) -> None:
     page.locator(".lang button", has_text=lang.upper()).click()
     page.wait_for_function("l => document.documentElement.lang === l", arg=lang)
 
 
 def _shoot(page, screenshots, name: str, ready) -> list[str]:
-    """`name` at each width and language; `ready(page)` waits for the screen."""
+    """`name` at each width and language, from the top; `ready(page)` waits for the screen."""
     taken = []
     for width, height, label in SHOTS:
         page.set_viewport_size({"width": width, "height": height})
         for lang in ("es", "en"):
             _set_lang(page, lang)
             ready(page)
+            page.evaluate("document.getElementById('main').scrollTo(0, 0)")
             path = screenshots / f"{name}-{label}-{lang}.png"
             page.screenshot(path=path)
             taken.append(path.name)
@@ -49,15 +65,8 @@ def test_onboarding_from_sign_up_to_a_chat_on_the_site(web_pool, transactional_d
     owner = cs.sign_up(server, agency="Estudio Faro", name="Eva Martín")
     logo = cs.png_logo(tmp_path / "logo.png")
 
+    @_on_failure_screenshots(screenshots)
     def scenario(browser):
-        try:
-            return steps(browser)
-        except Exception:
-            for i, p in enumerate(browser.contexts[0].pages if browser.contexts else []):
-                p.screenshot(path=screenshots / f"debug-fail-{i}.png")
-            raise
-
-    def steps(browser):
         context = browser.new_context(viewport={"width": 1280, "height": 900},
                                       permissions=["clipboard-read", "clipboard-write"])
         page = context.new_page()
@@ -214,3 +223,69 @@ def _key(owner) -> str:
 
     with scopes_disabled():
         return WidgetKey.objects.filter(agency_id=owner["agency"]).order_by("created").first().key
+
+
+def test_admins_see_the_team_read_only_and_logo_errors_show(web_pool, transactional_db, make_agency, in_browser,
+                                                            screenshots, tmp_path):
+    server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="60", CHAT_RATE_BURST="100")
+    a = make_agency("Revisiones")
+    fake = tmp_path / "logo.png"
+    fake.write_bytes(b"\x89PNG\r\n\x1a\n" + b"no es una imagen" * 10)
+    big = cs.png_logo(tmp_path / "grande.png")
+    big.write_bytes(big.read_bytes() + b"\0" * (1024 * 1024 + 1))
+    gif = tmp_path / "logo.gif"
+    gif.write_bytes(b"GIF89a" + b"\0" * 20)
+
+    @_on_failure_screenshots(screenshots)
+    def scenario(browser):
+        out = {}
+        agent = browser.new_page(viewport={"width": 1280, "height": 900})
+        cs.login(agent, server.base_url, a.agent.email, a.password)
+        out["agent_nav"] = agent.locator("nav.sections a").all_inner_texts()
+        agent.close()
+
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        _watch_errors(page, errors)
+        cs.login(page, server.base_url, a.admin.email, a.password)
+        # The widget has not run on a site yet: the admin lands on the checklist too.
+        page.wait_for_url("**/console/setup")
+        page.get_by_role("link", name="Equipo").click()
+        page.locator("table.members tbody tr").first.wait_for()
+        out["reason"] = page.get_by_role("note").inner_text()
+        out["invite_disabled"] = page.get_by_role("button", name="Enviar invitación").is_disabled()
+        out["selects_disabled"] = page.locator("table.members select").evaluate_all("els => els.map(e => e.disabled)")
+        out["described"] = page.get_by_label(f"Rol de {a.agent.name}").get_attribute("aria-describedby")
+        page.screenshot(path=screenshots / "team-admin-desktop-es.png")
+
+        page.get_by_role("link", name="Ajustes").click()
+        page.get_by_role("link", name="Imagen del chat").click()
+        file_input = page.locator('.branding input[type="file"]')
+        file_input.wait_for(state="attached")
+        logo_error = page.locator(".branding .field.invalid .field-error")
+        file_input.set_input_files(str(fake))
+        logo_error.wait_for()
+        out["bad_bytes"] = logo_error.inner_text()
+        file_input.set_input_files(str(big))
+        page.locator(".branding .field-error", has_text="1 MB").wait_for()
+        out["too_big"] = logo_error.inner_text()
+        file_input.set_input_files(str(gif))
+        page.locator(".branding .field-error", has_text="WebP").wait_for()
+        out["gif"] = logo_error.inner_text()
+        page.screenshot(path=screenshots / "settings-logo-error-desktop-es.png")
+        # The colour: the picker and the text field agree; an invalid hex is refused next to it.
+        page.get_by_label("Elegir el color").fill("#be123c")
+        out["hex"] = page.get_by_label("Color principal").input_value()
+        out["header"] = page.locator(".wl-head").evaluate("h => getComputedStyle(h).backgroundColor")
+        out["errors"] = errors
+        return out
+
+    out = in_browser(scenario)
+    assert out["agent_nav"] == ["Conversaciones"]
+    assert "propietarios" in out["reason"]
+    assert out["invite_disabled"] is True and out["selects_disabled"] and all(out["selects_disabled"])
+    assert out["described"] == "team-owner-only"
+    assert "no es una imagen válida" in out["bad_bytes"]  # the API decoded the bytes
+    assert "1 MB" in out["too_big"] and "WebP" in out["gif"]
+    assert out["hex"] == "#be123c" and out["header"] == "rgb(190, 18, 60)"
+    assert not out["errors"], out["errors"]

@@ -203,8 +203,15 @@ export function BrandingForm({ agency, onSaved, compact = false }: {
               <span className="logo-box">
                 {b.logo_url ? <img src={b.logo_url} alt={t("ss.logoCurrent")} /> : <span className="muted small">{t("ss.noLogo")}</span>}
               </span>
-              <input ref={fileRef} type="file" accept={ss.LOGO_TYPES.join(",")} {...p} disabled={logo.busy}
-                     onChange={(e) => void upload(e.target.files?.[0])} />
+              {/* The native input stays (keyboard, screen readers), visually replaced by a
+                  button in the console's language instead of the browser's "Choose file". */}
+              <span className="file-pick">
+                <input ref={fileRef} type="file" accept={ss.LOGO_TYPES.join(",")} {...p} disabled={logo.busy}
+                       className="sr-only" onChange={(e) => void upload(e.target.files?.[0])} />
+                <label htmlFor={p.id} className="file-button" aria-hidden="true">
+                  {logo.busy ? t("ss.logoUploading") : b.logo_url ? t("ss.logoChange") : t("ss.logoUpload")}
+                </label>
+              </span>
               {b.logo_url && (
                 <button type="button" className="ghost small" onClick={() => void removeLogo()} disabled={logo.busy}>
                   {t("ss.logoRemove")}

@@ -1,7 +1,7 @@
 /** /console/team: members and their roles, invitations by email (CONTRACT
  * §5.1). Admins see the team; only owners change it, so admins get the
  * controls disabled with the reason. */
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 
 import { atLeast, type Role } from "../api";
 import { useI18n, type Key } from "../i18n";
@@ -27,9 +27,15 @@ export function Team({ me }: SectionProps) {
   const form = useSubmit();
   const reasonId = "team-owner-only";
 
+  const loads = useRef(0);
   function load() {
-    return ss.listMembers().then((r) => { setMembers(r.results); setInvitations(r.invitations); },
-                                 (err) => setLoadError(describe(t, err)));
+    // Only the latest answer counts: a slow first load must not hide an invitation just sent.
+    const mine = ++loads.current;
+    return ss.listMembers().then((r) => {
+      if (mine !== loads.current) return;
+      setMembers(r.results);
+      setInvitations(r.invitations);
+    }, (err) => setLoadError(describe(t, err)));
   }
   useEffect(() => { void load(); }, []); // eslint-disable-line react-hooks/exhaustive-deps
 
@@ -37,8 +43,8 @@ export function Team({ me }: SectionProps) {
     event.preventDefault();
     const created = await form.run(() => ss.invite(email.trim(), role));
     if (created) {
-      setInvitations([created, ...invitations.filter((i) => i.id !== created.id)]);
       setEmail("");
+      await load();
     }
   }
 
