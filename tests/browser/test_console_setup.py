@@ -5,6 +5,8 @@ team (an invitation pending). Screenshots at desktop and tablet width, es/en."""
 
 from __future__ import annotations
 
+import zipfile
+
 import pytest
 from django_scopes import scopes_disabled
 
@@ -113,6 +115,17 @@ def test_onboarding_from_sign_up_to_a_chat_on_the_site(web_pool, transactional_d
         snippet = cs.copy_snippet(page)
         out["snippet"] = snippet
         page.screenshot(path=screenshots / "setup-install-desktop-es.png")
+        # …or the WordPress plugin, pre-filled with the same key.
+        item = cs.open_step(page, "install")
+        item.get_by_role("button", name="WordPress").click()
+        with page.expect_download() as download:
+            item.get_by_role("button", name="Descargar el plugin (.zip)").click()
+        out["plugin_name"] = download.value.suggested_filename
+        with zipfile.ZipFile(download.value.path()) as archive:
+            out["plugin_text"] = "".join(archive.read(n).decode("utf-8", "replace") for n in archive.namelist()
+                                         if n.endswith(".php"))
+        page.screenshot(path=screenshots / "setup-install-wordpress-desktop-es.png")
+        item.get_by_role("button", name="Código HTML").click()
         cs.paste_into_site(site, snippet)
         lead_page = cs.chat_on_site(browser, site)
         cs.wait_step_done(page, "install")
@@ -198,6 +211,8 @@ def test_onboarding_from_sign_up_to_a_chat_on_the_site(web_pool, transactional_d
     assert out["preview_header"] == "rgb(14, 116, 144)" and out["preview_logo"] == 1
     assert out["install_after_preview"] == "false"
     assert out["snippet"] == f'<script src="{server.base_url}/widget/v1/markezy.js" data-key="{_key(owner)}" async></script>'
+    assert out["plugin_name"] == "markezy-wordpress-plugin.zip"
+    assert _key(owner) in out["plugin_text"] and server.base_url in out["plugin_text"]
     assert out["final"] == {"branding": "true", "origin": "true", "install": "true", "test_chat": "true",
                             "clientify": "false"}
     assert out["next"] == "clientify"

@@ -42,27 +42,29 @@ export function useSubmit() {
   const { t } = useI18n();
   const [busy, setBusy] = useState(false);
   const [fields, setFields] = useState<Fields | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  // The error itself, described at render: switching language re-words it.
+  const [failure, setFailure] = useState<unknown>(null);
   const [done, setDone] = useState(false);
 
   async function run<T>(action: () => Promise<T>): Promise<T | undefined> {
     setBusy(true);
     setFields(null);
-    setError(null);
+    setFailure(null);
     setDone(false);
     try {
       const result = await action();
       setDone(true);
       return result;
     } catch (err) {
-      setError(describe(t, err));
+      setFailure(err);
       if (err instanceof FieldsError && Object.keys(err.fields).length) setFields(err.fields);
       return undefined;
     } finally {
       setBusy(false);
     }
   }
-  return { busy, fields, error, done, run, setFields, setError, clear: () => { setFields(null); setError(null); } };
+  const error = failure === null ? null : describe(t, failure);
+  return { busy, fields, error, done, run, fail: setFailure };
 }
 
 export function describe(t: Translate, err: unknown): string {
@@ -272,7 +274,7 @@ export function OriginsEditor({ onChange }: { onChange?: (origins: ss.Origin[]) 
   const inputRef = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
-    ss.listOrigins().then(setOrigins, (err) => form.setError(describe(t, err)));
+    ss.listOrigins().then(setOrigins, form.fail);
   }, []); // eslint-disable-line react-hooks/exhaustive-deps
 
   function update(next: ss.Origin[]) {
@@ -315,7 +317,7 @@ export function OriginsEditor({ onChange }: { onChange?: (origins: ss.Origin[]) 
       <form className="inline-form" onSubmit={add} noValidate>
         <Field label={t("ss.originLabel")} hint={t("ss.originHint")} error={originError}>
           {(p) => (
-            <input ref={inputRef} {...p} type="url" inputMode="url" placeholder="https://www.tu-web.com" value={value}
+            <input ref={inputRef} {...p} type="url" inputMode="url" placeholder={t("ss.originPlaceholder")} value={value}
                    spellCheck={false} autoComplete="off" className="mono" onChange={(e) => setValue(e.target.value)} />
           )}
         </Field>
@@ -365,6 +367,7 @@ export function Confirm({ open, title, body, confirm, onConfirm, onCancel, dange
 }) {
   const { t } = useI18n();
   const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
@@ -373,8 +376,8 @@ export function Confirm({ open, title, body, confirm, onConfirm, onCancel, dange
   }, [open]);
   return (
     <dialog ref={ref} className="confirm" onCancel={(e) => { e.preventDefault(); onCancel(); }}
-            aria-labelledby="confirm-title">
-      <h2 id="confirm-title">{title}</h2>
+            aria-labelledby={titleId}>
+      <h2 id={titleId}>{title}</h2>
       <div className="confirm-body">{body}</div>
       <div className="form-actions end">
         <button type="button" className="ghost" onClick={onCancel} autoFocus>{t("ss.cancel")}</button>

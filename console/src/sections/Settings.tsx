@@ -21,10 +21,10 @@ export function Settings({ rest }: SectionProps) {
   const { t } = useI18n();
   const tab = TABS.find((x) => x.id === rest[0])?.id ?? "general";
   const [agency, setAgency] = useState<ss.Agency | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
 
   useEffect(() => {
-    ss.getAgency().then(setAgency, (err) => setError(describe(t, err)));
+    ss.getAgency().then(setAgency, setError);
   }, []); // eslint-disable-line react-hooks/exhaustive-deps
 
   return (
@@ -44,7 +44,7 @@ export function Settings({ rest }: SectionProps) {
             </Link>
           ))}
         </nav>
-        {error && <p className="form-error" role="alert">{error}</p>}
+        {error !== null && <p className="form-error" role="alert">{describe(t, error)}</p>}
         {tab === "widget" ? <WidgetTab /> : !agency ? <div className="card"><p className="muted">{t("ss.loading")}</p></div>
           : tab === "branding" ? (
             <section className="card" aria-labelledby="h-branding">
@@ -102,7 +102,7 @@ function GeneralForm({ agency, onSaved }: { agency: ss.Agency; onSaved: (a: ss.A
         </Field>
         <Field className="span" label={t("settings.emails")} hint={t("settings.emailsHint")} error={emailError}>
           {(p) => (
-            <textarea {...p} rows={3} value={emails} spellCheck={false} placeholder="ventas@tu-agencia.com"
+            <textarea {...p} rows={3} value={emails} spellCheck={false} placeholder={t("settings.emailsPlaceholder")}
                       onChange={(e) => setEmails(e.target.value)} />
           )}
         </Field>
@@ -136,7 +136,7 @@ function PrivacyForm({ agency, onSaved }: { agency: ss.Agency; onSaved: (a: ss.A
         <Field label={t("settings.policyUrl")} hint={t("settings.policyUrlHint")}
                error={fieldError(form.fields, "privacy_policy.url")}>
           {(p) => (
-            <input {...p} type="url" inputMode="url" value={url} maxLength={500} placeholder="https://tu-agencia.com/privacidad"
+            <input {...p} type="url" inputMode="url" value={url} maxLength={500} placeholder={t("settings.policyPlaceholder")}
                    onChange={(e) => setUrl(e.target.value)} />
           )}
         </Field>
@@ -225,7 +225,7 @@ function WidgetTab() {
   const revoker = useSubmit();
 
   useEffect(() => {
-    ss.listKeys().then(setKeys, (err) => form.setError(describe(t, err)));
+    ss.listKeys().then(setKeys, form.fail);
   }, []); // eslint-disable-line react-hooks/exhaustive-deps
 
   async function create(event: React.FormEvent) {

@@ -48,14 +48,13 @@ export function Setup(_props: SectionProps) {
   const [agency, setAgency] = useState<ss.Agency | null>(null);
   const [keys, setKeys] = useState<ss.WidgetKey[] | null>(null);
   const [expanded, setExpanded] = useState<ss.StepId | null | undefined>(undefined);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
   const [previewVersion, setPreviewVersion] = useState(0);
 
-  const refresh = useCallback(() => ss.getOnboarding().then((s) => { setStatus(s); setError(null); },
-                                                               (err) => setError(describe(t, err))), [t]);
+  const refresh = useCallback(() => ss.getOnboarding().then((s) => { setStatus(s); setError(null); }, setError), []);
   useEffect(() => {
     void refresh();
-    ss.getAgency().then(setAgency, (err) => setError(describe(t, err)));
+    ss.getAgency().then(setAgency, setError);
     ss.listKeys().then(setKeys, () => setKeys([]));
     const timer = window.setInterval(() => { if (document.visibilityState === "visible") void refresh(); }, POLL_MS);
     const onFocus = () => void refresh();
@@ -88,7 +87,7 @@ export function Setup(_props: SectionProps) {
             </div>
           )}
         </div>
-        {error && <p className="form-error" role="alert">{error}</p>}
+        {error !== null && <p className="form-error" role="alert">{describe(t, error)}</p>}
         {status?.complete && (
           <section className="card setup-complete" aria-live="polite">
             <h2>{t("setup.completeTitle")}</h2>
@@ -173,7 +172,7 @@ function Install({ status, keys }: { status: ss.Onboarding; keys: ss.WidgetKey[]
   const [how, setHow] = useState<"html" | "wordpress">("html");
   const [chosen, setChosen] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
   const key = chosen ?? status.widget_key;
   if (!key) {
     return <p className="form-error">{t("setup.noKey")} <Link to={pathOf("settings", "widget")}>{t("setup.toKeys")}</Link></p>;
@@ -185,7 +184,7 @@ function Install({ status, keys }: { status: ss.Onboarding; keys: ss.WidgetKey[]
     try {
       await ss.downloadPlugin(key!);
     } catch (err) {
-      setError(describe(t, err));
+      setError(err);
     } finally {
       setBusy(false);
     }
@@ -231,7 +230,7 @@ function Install({ status, keys }: { status: ss.Onboarding; keys: ss.WidgetKey[]
               {t("setup.wpDownload")}
             </button>
           </p>
-          {error && <p className="form-error" role="alert">{error}</p>}
+          {error !== null && <p className="form-error" role="alert">{describe(t, error)}</p>}
         </div>
       )}
       <p className="muted small">{t("setup.installWhen")}</p>

@@ -22,8 +22,8 @@ export function Team({ me }: SectionProps) {
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("agent");
   const [removing, setRemoving] = useState<ss.Member | null>(null);
-  const [rowError, setRowError] = useState<{ id: string; message: string } | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
+  const [rowError, setRowError] = useState<{ id: string; err: unknown } | null>(null);
+  const [loadError, setLoadError] = useState<unknown>(null);
   const form = useSubmit();
   const reasonId = "team-owner-only";
 
@@ -35,7 +35,7 @@ export function Team({ me }: SectionProps) {
       if (mine !== loads.current) return;
       setMembers(r.results);
       setInvitations(r.invitations);
-    }, (err) => setLoadError(describe(t, err)));
+    }, setLoadError);
   }
   useEffect(() => { void load(); }, []); // eslint-disable-line react-hooks/exhaustive-deps
 
@@ -54,12 +54,13 @@ export function Team({ me }: SectionProps) {
       await action();
       await load();
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      setRowError({ id, message: code === "last_owner" ? t("team.lastOwner") : describe(t, err) });
+      setRowError({ id, err });
       await load();
     }
   }
 
+  const rowMessage = (err: unknown) =>
+    (err as { code?: string }).code === "last_owner" ? t("team.lastOwner") : describe(t, err);
   const disabledProps = owner ? {} : { disabled: true, "aria-describedby": reasonId };
   return (
     <main id="main" className="page team" tabIndex={-1}>
@@ -71,13 +72,13 @@ export function Team({ me }: SectionProps) {
           </div>
         </div>
         {!owner && <p className="notice" id={reasonId} role="note">{t("team.ownerOnly")}</p>}
-        {loadError && <p className="form-error" role="alert">{loadError}</p>}
+        {loadError !== null && <p className="form-error" role="alert">{describe(t, loadError)}</p>}
 
         <section className="card" aria-labelledby="h-invite">
           <h2 id="h-invite">{t("team.invite")}</h2>
           <form className="inline-form invite" onSubmit={sendInvite} noValidate>
             <Field label={t("team.email")} error={fieldError(form.fields, "email")}>
-              {(p) => <input {...p} type="email" value={email} autoComplete="off" placeholder="nombre@tu-agencia.com"
+              {(p) => <input {...p} type="email" value={email} autoComplete="off" placeholder={t("team.emailPlaceholder")}
                              onChange={(e) => setEmail(e.target.value)} {...disabledProps} />}
             </Field>
             <Field label={t("team.role")} hint={t(ROLE_HINT[role])} error={fieldError(form.fields, "role")}>
@@ -104,7 +105,7 @@ export function Team({ me }: SectionProps) {
                     <strong>{inv.email}</strong>
                     <span className="small"><span className="pill">{t(`role.${inv.role}` as Key)}</span>
                       <span className="muted">{t("team.expires", { date: formatDate(lang, inv.expires, true) })}</span></span>
-                    {rowError?.id === inv.id && <span className="field-error">{rowError.message}</span>}
+                    {rowError?.id === inv.id && <span className="field-error">{rowMessage(rowError.err)}</span>}
                   </div>
                   <div className="row-actions">
                     <button type="button" className="ghost small danger" {...disabledProps}
@@ -133,7 +134,7 @@ export function Team({ me }: SectionProps) {
                       <td>
                         <strong>{m.user.name || m.user.email}</strong>{self && <span className="tag">{t("team.you")}</span>}
                         <span className="muted small block">{m.user.email}</span>
-                        {rowError?.id === m.id && <span className="field-error block" role="alert">{rowError.message}</span>}
+                        {rowError?.id === m.id && <span className="field-error block" role="alert">{rowMessage(rowError.err)}</span>}
                       </td>
                       <td>
                         <select aria-label={t("team.roleOf", { name: m.user.name || m.user.email })} value={m.role}
