@@ -221,11 +221,13 @@ function WidgetTab() {
   const [created, setCreated] = useState<ss.WidgetKey | null>(null);
   const [revoking, setRevoking] = useState<ss.WidgetKey | null>(null);
   const [snippetOf, setSnippetOf] = useState<string | null>(null);
+  const [template, setTemplate] = useState<string | null>(null);
   const form = useSubmit();
   const revoker = useSubmit();
 
   useEffect(() => {
     ss.listKeys().then(setKeys, form.fail);
+    ss.getOnboarding().then((o) => setTemplate(o.snippet), () => undefined);
   }, []); // eslint-disable-line react-hooks/exhaustive-deps
 
   async function create(event: React.FormEvent) {
@@ -262,7 +264,7 @@ function WidgetTab() {
                   <strong>{k.name || t("settings.unnamedKey")}</strong>
                   <span className="mono key">{k.key}</span>
                   <span className="muted small">{t("settings.created", { date: formatDate(lang, k.created) })}</span>
-                  {snippetOf === k.id && <CopyBox text={ss.snippetFor(k.key)} label={t("setup.snippet")} />}
+                  {snippetOf === k.id && <CopyBox text={ss.snippetFor(k.key, template)} label={t("setup.snippet")} />}
                 </div>
                 <div className="row-actions">
                   <button type="button" className="ghost small" aria-expanded={snippetOf === k.id}

@@ -37,11 +37,6 @@ export function useFirstRunLanding(me: Me | null): void {
   }, [me]);
 }
 
-/** The snippet for one key, on the server URL the API gave (PUBLIC_BASE_URL). */
-function snippetFor(status: ss.Onboarding, key: string): string {
-  return status.snippet ? status.snippet.replace(/data-key="[^"]*"/, `data-key="${key}"`) : ss.snippetFor(key);
-}
-
 export function Setup(_props: SectionProps) {
   const { t } = useI18n();
   const [status, setStatus] = useState<ss.Onboarding | null>(null);
@@ -216,7 +211,7 @@ function Install({ status, keys }: { status: ss.Onboarding; keys: ss.WidgetKey[]
             <li>{t("setup.html2")}</li>
             <li>{t("setup.html3")}</li>
           </ol>
-          <CopyBox text={snippetFor(status, key)} label={t("setup.snippet")} />
+          <CopyBox text={ss.snippetFor(key, status.snippet)} label={t("setup.snippet")} />
         </div>
       ) : (
         <div className="install-how">

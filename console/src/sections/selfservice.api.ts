@@ -65,8 +65,10 @@ export async function downloadPlugin(key: string): Promise<void> {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/** The snippet a site pastes (CONTRACT §3), for any of the agency's keys. */
-export function snippetFor(key: string): string {
+/** The snippet a site pastes (CONTRACT §3) for any of the agency's keys, on
+ * the server URL the onboarding API put in its own snippet (PUBLIC_BASE_URL). */
+export function snippetFor(key: string, template: string | null = null): string {
+  if (template) return template.replace(/data-key="[^"]*"/, `data-key="${key}"`);
   return `<script src="${location.origin}/widget/v1/markezy.js" data-key="${key}" async></script>`;
 }
 
