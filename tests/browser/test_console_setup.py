@@ -265,6 +265,12 @@ def test_admins_see_the_team_read_only_and_logo_errors_show(web_pool, transactio
         cs.login(page, server.base_url, a.admin.email, a.password)
         # The widget has not run on a site yet: the admin lands on the checklist too.
         page.wait_for_url("**/console/setup")
+        # Keyboard: a step opens with Enter and Tab moves into its form.
+        page.locator("li[data-step=install] .step-toggle").focus()
+        page.keyboard.press("Enter")
+        page.locator("li[data-step=install] textarea.snippet").wait_for()
+        page.keyboard.press("Tab")
+        out["focus_in_step"] = page.evaluate("document.activeElement.closest('li.step')?.dataset.step")
         page.get_by_role("link", name="Equipo").click()
         page.locator("table.members tbody tr").first.wait_for()
         out["reason"] = page.get_by_role("note").inner_text()
@@ -292,10 +298,28 @@ def test_admins_see_the_team_read_only_and_logo_errors_show(web_pool, transactio
         page.get_by_label("Elegir el color").fill("#be123c")
         out["hex"] = page.get_by_label("Color principal").input_value()
         out["header"] = page.locator(".wl-head").evaluate("h => getComputedStyle(h).backgroundColor")
+        # A list field's error names the bad entry.
+        page.get_by_role("link", name="General").click()
+        page.get_by_label("Emails de aviso de nuevos leads").fill("ventas@revision.example\nno-es-un-email")
+        page.get_by_role("button", name="Guardar").click()
+        email_error = page.locator(".field.invalid .field-error")
+        email_error.wait_for()
+        out["email_error"] = email_error.inner_text()
+        # The revoke dialog: Escape cancels, nothing is revoked.
+        page.get_by_role("link", name="Widget").click()
+        page.get_by_role("button", name="Revocar").first.click()
+        page.get_by_role("dialog").wait_for()
+        out["dialog_focus"] = page.evaluate("document.activeElement.textContent")
+        page.keyboard.press("Escape")
+        page.get_by_role("dialog").wait_for(state="hidden")
+        out["keys_left"] = page.locator(".rows.keys li").count()
         out["errors"] = errors
         return out
 
     out = in_browser(scenario)
+    assert out["focus_in_step"] == "install"
+    assert out["email_error"].startswith("no-es-un-email: ")
+    assert out["dialog_focus"] == "Cancelar" and out["keys_left"] == 1
     assert out["agent_nav"] == ["Conversaciones"]
     assert "propietarios" in out["reason"]
     assert out["invite_disabled"] is True and out["selects_disabled"] and all(out["selects_disabled"])
