@@ -118,6 +118,7 @@ class WidgetSessionApi(APIView):
             locale=data.validated_data.get("locale"),
             ip=request_ip(request),
             server_base=request.build_absolute_uri("/").rstrip("/"),
+            own_base=settings.PUBLIC_BASE_URL or request.build_absolute_uri("/"),
         )
         scheme = "wss" if request.is_secure() else "ws"
         base = settings.PUBLIC_BASE_URL

@@ -25,7 +25,7 @@ from project import metrics
 from project.api.errors import ApplicationError
 from project.ratelimit import bucket_take
 from tenancy.actors import StaffActor, VisitorActor
-from tenancy.origins import origin_allowed
+from tenancy.origins import origin_allowed_for_widget
 from tenancy.selectors import agency_origin_patterns
 
 log = structlog.get_logger(__name__)
@@ -161,7 +161,7 @@ class LeadConsumer(_JsonSocket):
         except ApplicationError:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        if not origin_allowed(self.origin, patterns) or not key_active:
+        if not origin_allowed_for_widget(self.origin, patterns, base_url=self._own_base()) or not key_active:
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self._authenticated()
@@ -180,6 +180,14 @@ class LeadConsumer(_JsonSocket):
         opening = await database_sync_to_async(services.conversation_claim_opening)(visitor=visitor)
         if opening is not None:
             await self._announce(opening)
+
+    def _own_base(self) -> str:
+        """This service's base URL as the socket was reached (the widget
+        preview in the console runs on it)."""
+        if settings.PUBLIC_BASE_URL:
+            return settings.PUBLIC_BASE_URL
+        host = _header(self.scope, b"host")
+        return f"{'https' if self.scope.get('scheme') == 'wss' else 'http'}://{host}" if host else ""
 
     @staticmethod
     def _load(visitor: VisitorActor):

@@ -27,7 +27,7 @@ from project.ratelimit import window_hit
 from project.search import search_tokens
 from chat.guard import looks_like_injection
 from tenancy.actors import StaffActor, VisitorActor
-from tenancy.origins import origin_allowed
+from tenancy.origins import origin_allowed_for_widget
 from tenancy.selectors import agency_origin_patterns, widget_key_resolve
 
 
@@ -126,17 +126,21 @@ class WidgetSession:
 
 def widget_session_open(
     *, key: str, origin: str | None, visitor_token: str | None, page_url: str, locale: str | None, ip: str,
-    server_base: str = "",
+    server_base: str = "", own_base: str = "",
 ) -> WidgetSession:
     """Open (or resume) a lead's conversation for a widget on an allowed site.
 
     Refuses (403, nothing created) an unknown or revoked key, a missing Origin
     and an origin the agency has not allowed; 429 past the per-IP session rate.
+    `own_base` is this service's base URL: its origin (the console's widget
+    preview) is allowed for every agency, and the conversation keeps it as its
+    origin, so it never counts as the widget being installed on a site.
     """
     widget_key = widget_key_resolve(key)
     if widget_key is None:
         raise Forbidden("Clave de widget no válida o revocada.", code="invalid_key")
-    if not origin or not origin_allowed(origin, agency_origin_patterns(widget_key.agency_id)):
+    if not origin or not origin_allowed_for_widget(origin, agency_origin_patterns(widget_key.agency_id),
+                                                   base_url=own_base):
         raise Forbidden("Este sitio web no está autorizado para este widget.", code="origin_not_allowed")
     agency = widget_key.agency
 

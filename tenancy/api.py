@@ -370,9 +370,11 @@ class InvitationSerializer(serializers.Serializer):
 
 
 class MemberListApi(AgencyAPIView):
-    """Owners list members (and pending invitations) and invite by email."""
+    """Admins see the team (members and pending invitations), so the console
+    can show it to them; only owners invite."""
 
-    permission_classes = [role_required("owner")]
+    def get_permissions(self):
+        return [role_required("admin" if self.request.method == "GET" else "owner")()]
 
     class InputSerializer(serializers.Serializer):
         class Meta:

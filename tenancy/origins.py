@@ -79,3 +79,25 @@ def origin_matches(origin: str | None, pattern: str) -> bool:
 
 def origin_allowed(origin: str | None, patterns: list[str]) -> bool:
     return any(origin_matches(origin, p) for p in patterns)
+
+
+def service_origin(base_url: str) -> str:
+    """`scheme://host[:port]` of this service's own base URL (PUBLIC_BASE_URL,
+    else the request's): the console's origin, where staff preview the widget."""
+    parts = urlsplit(base_url or "")
+    if (parts.scheme or "").lower() not in _DEFAULT_PORT or not parts.hostname:
+        return ""
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def origin_allowed_for_widget(origin: str | None, patterns: list[str], *, base_url: str) -> bool:
+    """An agency's allowed origins, plus this service's own origin.
+
+    The own origin is where the console previews the widget (issue 11): only
+    pages this service serves run there, so allowing it lets no other site use
+    an agency's key. The Origin header itself is only a browser's promise; a
+    client outside a browser can send any, whatever we allow."""
+    if origin_allowed(origin, patterns):
+        return True
+    own = service_origin(base_url)
+    return bool(own) and origin_matches(origin, own)

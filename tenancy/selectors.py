@@ -144,14 +144,16 @@ def onboarding_status(actor: StaffActor, *, base_url: str) -> dict:
     and the snippet to paste into the agency's site."""
     from chat.models import Conversation, Turn
     from tenancy.models import AuditLog
+    from tenancy.origins import service_origin
 
     with scope(agency=actor.agency_id):
         updates = AuditLog.objects.filter(action="agency.update").order_by("-created").values_list("data", flat=True)[:200]
         done = {
             "branding": any("branding" in (data or {}).get("fields", []) for data in updates),
             "origin": AllowedOrigin.objects.exists(),
-            # Sessions only open from allowed origins: one means the widget is on a site.
-            "install": Conversation.objects.exists(),
+            # Sessions only open from allowed origins: one means the widget is on a site
+            # (the console's own preview of it does not count).
+            "install": Conversation.objects.exclude(origin=service_origin(base_url)).exists(),
             "test_chat": Turn.objects.filter(role=Turn.Role.LEAD).exists(),
             "clientify": _clientify_connected(actor.agency_id),
         }

@@ -8,6 +8,7 @@ import { MonitorSocket, type ConnState } from "./monitor";
 import { BASE, Link, navigate, pathOf, useRoute } from "./router";
 import { SECTIONS } from "./sections";
 import { openConversation } from "./sections/Conversations";
+import { useFirstRunLanding } from "./sections/Setup";
 import { store } from "./store";
 
 /** /console/invitations/<token>: the link of an invitation email (router.tsx). */
@@ -138,6 +139,7 @@ function Console() {
   useEffect(() => {
     fetchMe().then(setProfile, () => undefined);
   }, []);
+  useFirstRunLanding(profile);
 
   useEffect(() => {
     const offFrame = socket.onFrame((frame) => store.handle(frame));

@@ -278,29 +278,34 @@ export async function invitationAccept(token: string, name: string, password: st
   return response.json();
 }
 
-// --- Forms and uploads: the error envelope in full, and multipart with progress ---
+// --- Forms and uploads: the error envelope in full, JSON or multipart bodies -----
 
-/** A refused request whose envelope names fields (`{"error":{"fields"}}`), for forms
- * that show each error next to its field. */
+/** A refused request with the envelope's per-field messages (`{"error":{"fields"}}`),
+ * as the API sent them: flat (`{"origin": ["…"]}`), dotted or nested like the
+ * body was (`{"branding": {"primary_color": ["…"]}}`). */
 export class FieldsError extends ApiError {
-  constructor(status: number, code: string, message: string, public fields: Record<string, string[]>) {
+  constructor(status: number, code: string, message: string, public fields: Record<string, unknown>) {
     super(status, code, message);
   }
+}
+
+/** The first message of one field's errors (a list of strings, or one string). */
+export function firstFieldMessage(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (Array.isArray(value) && value.length) return firstFieldMessage(value[0]);
+  return undefined;
 }
 
 function fieldsErrorOf(status: number, statusText: string, text: string): FieldsError {
   let code = "http_" + status;
   let message = statusText || "Error";
-  let fields: Record<string, string[]> = {};
+  let fields: Record<string, unknown> = {};
   try {
     const body = JSON.parse(text);
     if (body?.error) {
       code = body.error.code || code;
       message = body.error.message || message;
-      const raw = body.error.fields;
-      if (raw && typeof raw === "object") {
-        fields = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Array.isArray(v) ? v.map(String) : [String(v)]]));
-      }
+      if (body.error.fields && typeof body.error.fields === "object") fields = body.error.fields;
     }
   } catch {
     // Not JSON (a proxy's page): the status line is all there is.
@@ -308,13 +313,14 @@ function fieldsErrorOf(status: number, statusText: string, text: string): Fields
   return new FieldsError(status, code, message, fields);
 }
 
-/** Like api(), but a refusal throws a FieldsError carrying the field errors. */
-export async function apiForm<T>(path: string, init: RequestInit = {}): Promise<T> {
+/** Like api(), but a refusal throws a FieldsError carrying the field errors and a
+ * FormData body goes out as multipart (the browser sets its boundary). */
+export async function apiForm<T>(path: string, init: RequestInit = {}, { blob = false } = {}): Promise<T> {
   const call = (token: string | null) =>
     fetch("/api/v1/" + path, {
       ...init,
       headers: {
-        Accept: "application/json",
+        Accept: blob ? "*/*" : "application/json",
         ...(init.body && !(init.body instanceof FormData) ? { "Content-Type": "application/json" } : {}),
         ...(token ? { Authorization: `Bearer ${token}` } : {}),
         ...init.headers,
@@ -327,7 +333,15 @@ export async function apiForm<T>(path: string, init: RequestInit = {}): Promise<
     response = await call(token);
   }
   if (!response.ok) throw fieldsErrorOf(response.status, response.statusText, await response.text());
-  return response.status === 204 ? (undefined as T) : response.json();
+  if (response.status === 204) return undefined as T;
+  return (blob ? response.blob() : response.json()) as Promise<T>;
+}
+
+/** apiForm() with a method and a body that is FormData (multipart) or an object
+ * (JSON); `blob` returns the answer as a Blob (downloads). */
+export function apiSend<T>(path: string, method: string, body?: FormData | object, { blob = false } = {}): Promise<T> {
+  const payload = body === undefined ? undefined : body instanceof FormData ? body : JSON.stringify(body);
+  return apiForm<T>(path, { method, body: payload }, { blob });
 }
 
 /** A multipart upload with progress (fetch cannot report upload progress; XHR can).

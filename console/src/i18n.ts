@@ -5,6 +5,9 @@ export type Lang = "es" | "en";
 import * as integrationsMessages from "./i18n/integrations";
 import * as knowledgeMessages from "./i18n/knowledge";
 import * as navMessages from "./i18n/nav";
+import * as settingsMessages from "./i18n/settings";
+import * as setupMessages from "./i18n/setup";
+import * as teamMessages from "./i18n/team";
 
 // The core messages; each section of the console keeps its own in i18n/<section>.ts
 // (both languages side by side), merged below.
@@ -270,9 +273,15 @@ const coreEn: Record<keyof typeof coreEs, string> = {
   "no": "No",
 };
 
-const es = { ...coreEs, ...navMessages.es, ...knowledgeMessages.es, ...integrationsMessages.es };
+const es = {
+  ...coreEs, ...navMessages.es, ...setupMessages.es, ...knowledgeMessages.es, ...integrationsMessages.es,
+  ...settingsMessages.es, ...teamMessages.es,
+};
 export type Key = keyof typeof es;
-const en: Record<Key, string> = { ...coreEn, ...navMessages.en, ...knowledgeMessages.en, ...integrationsMessages.en };
+const en: Record<Key, string> = {
+  ...coreEn, ...navMessages.en, ...setupMessages.en, ...knowledgeMessages.en, ...integrationsMessages.en,
+  ...settingsMessages.en, ...teamMessages.en,
+};
 
 const DICTS: Record<Lang, Record<Key, string>> = { es, en };
 const STORAGE_KEY = "mkz.lang";

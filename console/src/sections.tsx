@@ -13,6 +13,9 @@ import type { MonitorSocket } from "./monitor";
 import { Conversations } from "./sections/Conversations";
 import { Integrations } from "./sections/Integrations";
 import { Knowledge } from "./sections/Knowledge";
+import { Settings } from "./sections/Settings";
+import { Setup } from "./sections/Setup";
+import { Team } from "./sections/Team";
 
 export type SectionProps = { me: Me; rest: string[]; socket: MonitorSocket; resyncs: number };
 
@@ -25,7 +28,10 @@ export type Section = {
 
 export const SECTIONS: Section[] = [
   { id: "conversations", label: "nav.conversations", minRole: "viewer", render: Conversations },
+  { id: "setup", label: "nav.setup", minRole: "admin", render: Setup },
   // Viewers and agents see the documents and try searches; only admins change them (the API's roles).
   { id: "knowledge", label: "nav.knowledge", minRole: "viewer", render: Knowledge },
   { id: "integrations", label: "nav.integrations", minRole: "admin", render: Integrations },
+  { id: "settings", label: "nav.settings", minRole: "admin", render: Settings },
+  { id: "team", label: "nav.team", minRole: "admin", render: Team },
 ];

@@ -2,7 +2,7 @@
  * every key the mapping supports, with Clientify's defaults as placeholders. */
 import { useEffect, useId, useState } from "react";
 
-import { FieldsError } from "../api";
+import { FieldsError, firstFieldMessage } from "../api";
 import { useI18n } from "../i18n";
 import { errorText } from "./IntegrationsShared";
 import { saveClientify, type Clientify, type Mapping } from "./integrations.api";
@@ -101,7 +101,7 @@ export function MappingEditor({ data, onSaved }: { data: Clientify; onSaved: (c:
       if (e instanceof FieldsError && Object.keys(e.fields).length) {
         // "field_mapping.status_by_band" → shown next to the status group; anything else at the form's foot.
         const mapped: Record<string, string> = {};
-        for (const [k, v] of Object.entries(e.fields)) mapped[k.replace(/^field_mapping\./, "")] = v[0];
+        for (const [k, v] of Object.entries(e.fields)) mapped[k.replace(/^field_mapping\./, "")] = firstFieldMessage(v) ?? "";
         setErrors(mapped);
         if (mapped.api_token) setFormError(t("map.needsToken"));
       } else {

@@ -2,7 +2,7 @@
  * endpoint's delivery log with replay. */
 import { useCallback, useEffect, useId, useRef, useState } from "react";
 
-import { ApiError, FieldsError } from "../api";
+import { ApiError, FieldsError, firstFieldMessage } from "../api";
 import { useI18n } from "../i18n";
 import { Link, pathOf } from "../router";
 import {
@@ -202,7 +202,7 @@ function NewEndpoint({ onCreated }: { onCreated: (e: Endpoint) => void }) {
       onCreated(created);
     } catch (e) {
       if (e instanceof FieldsError && Object.keys(e.fields).length) {
-        const found = Object.fromEntries(Object.entries(e.fields).map(([k, v]) => [k.split(".")[0], v[0]]));
+        const found = Object.fromEntries(Object.entries(e.fields).map(([k, v]) => [k.split(".")[0], firstFieldMessage(v) ?? ""]));
         // The API's reasons are in Spanish; the URL's, the one a person gets wrong, in the console's language.
         if (found.url) found.url = t("wh.url.invalid");
         setErrors(found);

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 
-import { ApiError, atLeast, FieldsError } from "../api";
+import { ApiError, atLeast, FieldsError, firstFieldMessage } from "../api";
 import { useI18n, type Translate } from "../i18n";
 import type { SectionProps } from "../sections";
 import {
@@ -38,7 +38,7 @@ function uploadErrorText(t: Translate, err: unknown, size: number): string {
     if (err.code === "empty_file") return t("kb.err.empty");
     if (err.code === "duplicate_document") return t("kb.err.duplicate");
     if (err.code === "vector_store_unavailable") return t("kb.err.store");
-    const field = err instanceof FieldsError ? err.fields.file?.[0] : undefined;
+    const field = err instanceof FieldsError ? firstFieldMessage(err.fields.file) : undefined;
     return t("kb.err.generic", { message: field && !/^[a-z_]+$/.test(field) ? field : err.message });
   }
   return t("kb.err.generic", { message: String(err) });
