@@ -245,6 +245,10 @@ def _qualify(conversation: Conversation, writer: _LeadWriter, settings: dict) ->
     writer.record("score.changed", {"score": result.score, "reasons": result.reasons}, actor="system")
     writer.record("lead.qualified", {}, actor="system")
     conversation.status = Conversation.Status.QUALIFIED
+    if conversation.is_preview:
+        # A staff member trying the flow: scored like a lead, but nobody is
+        # written to, synced or notified about it.
+        return
     transaction.on_commit(_strategy_hook(writer.lead.id, writer.lead.agency_id))
     transaction.on_commit(_crm_hook(writer.lead.id, writer.lead.agency_id, qualified={
         "lead": str(writer.lead.id), "conversation": str(conversation.id), "score": result.score,
@@ -284,6 +288,8 @@ def _rescore_if_qualified(conversation: Conversation, writer: _LeadWriter, setti
         result = score_lead(writer.state.answers, weights=weights, settings=settings)
         if result.score != writer.state.score or result.reasons != writer.state.score_reasons:
             writer.record("score.changed", {"score": result.score, "reasons": result.reasons}, actor="system")
+        if conversation.is_preview:
+            return
         transaction.on_commit(_strategy_hook(writer.lead.id, writer.lead.agency_id))
         transaction.on_commit(_crm_hook(writer.lead.id, writer.lead.agency_id))
 
@@ -643,7 +649,8 @@ def flow_draft_save(*, actor, definition: dict, version_id=None) -> FlowVersion:
             version.save(update_fields=["definition"])
             return version
         number = (flow.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
-        return FlowVersion.objects.create(agency_id=actor.agency_id, flow=flow, number=number, definition=definition)
+        return FlowVersion.objects.create(agency_id=actor.agency_id, flow=flow, number=number, definition=definition,
+                                          created_by_id=actor.user_id)
 
 
 def flow_version_publish(*, actor, version_id) -> FlowVersion:
@@ -661,7 +668,8 @@ def flow_version_publish(*, actor, version_id) -> FlowVersion:
         _flow_errors_or_raise(version.definition)
         version.status = FlowVersion.Status.PUBLISHED
         version.published_at = timezone.now()
-        version.save(update_fields=["status", "published_at"])
+        version.published_by_id = actor.user_id
+        version.save(update_fields=["status", "published_at", "published_by"])
         from tenancy.audit import audit_record
 
         audit_record(agency_id=actor.agency_id, actor_user_id=actor.user_id, action="flow.publish",

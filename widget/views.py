@@ -15,6 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
 DIST = Path(settings.BASE_DIR) / "widget" / "dist"
@@ -108,6 +109,29 @@ def demo_page(request):
 <script src="/widget/v1/markezy.js" data-key="{key.key}" async></script>
 </body></html>"""
     return HttpResponse(html)
+
+
+@xframe_options_sameorigin
+@require_GET
+def preview_page(request):
+    """The console's flow preview: a blank page of this service that runs the
+    widget on a preview session (`data-preview`: the session is in the URL
+    fragment, which never reaches a server). Framed only by our own pages."""
+    lang = "en" if request.GET.get("lang") == "en" else "es"
+    html = f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex">
+<title>Markezy preview</title></head>
+<body style="margin:0;background:#f1f5f9">
+<script src="/widget/v1/markezy.js" data-preview data-inline async></script>
+</body></html>"""
+    response = HttpResponse(html)
+    response["Cache-Control"] = "no-store"
+    response["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+        "connect-src 'self' ws: wss:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+    )
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 # --- The WordPress plugin, pre-filled (CONTRACT §5.1) -------------------------------
