@@ -2,6 +2,7 @@ import { createContext, useContext } from "react";
 
 export type Lang = "es" | "en";
 
+import * as flowsMessages from "./i18n/flows";
 import * as navMessages from "./i18n/nav";
 
 // The core messages; each section of the console keeps its own in i18n/<section>.ts
@@ -268,9 +269,9 @@ const coreEn: Record<keyof typeof coreEs, string> = {
   "no": "No",
 };
 
-const es = { ...coreEs, ...navMessages.es };
+const es = { ...coreEs, ...navMessages.es, ...flowsMessages.es };
 export type Key = keyof typeof es;
-const en: Record<Key, string> = { ...coreEn, ...navMessages.en };
+const en: Record<Key, string> = { ...coreEn, ...navMessages.en, ...flowsMessages.en };
 
 const DICTS: Record<Lang, Record<Key, string>> = { es, en };
 const STORAGE_KEY = "mkz.lang";

@@ -11,6 +11,7 @@ import type { Me, Role } from "./api";
 import type { Key } from "./i18n";
 import type { MonitorSocket } from "./monitor";
 import { Conversations } from "./sections/Conversations";
+import { Flows } from "./sections/Flows";
 
 export type SectionProps = { me: Me; rest: string[]; socket: MonitorSocket; resyncs: number };
 
@@ -23,4 +24,5 @@ export type Section = {
 
 export const SECTIONS: Section[] = [
   { id: "conversations", label: "nav.conversations", minRole: "viewer", render: Conversations },
+  { id: "flows", label: "nav.flows", minRole: "admin", render: Flows },
 ];
