@@ -85,7 +85,7 @@ def test_draft_preview_publish_and_versions_of_running_conversations(web_pool, t
 
             page.get_by_role("button", name="Guardar borrador").click()
             field_input = card.get_by_label("Nombre del dato")
-            error = card.locator(".field-error", has_text="does not match")
+            error = card.locator(".field-error", has_text="Usa minúsculas")
             error.wait_for()
             assert field_input.get_attribute("aria-invalid") == "true"
             assert error.get_attribute("id") in field_input.get_attribute("aria-describedby")
@@ -95,6 +95,12 @@ def test_draft_preview_publish_and_versions_of_running_conversations(web_pool, t
 
             field_input.fill("employees")
             assert new.count() == 0  # the card follows its new answer name
+            # Two more changes for the diff: the phone becomes required, the audience question goes.
+            flows.toggle(page, "phone")
+            flows.card(page, "phone").get_by_label("Obligatoria").check()
+            flows.card(page, "audience").get_by_role("button", name=re.compile("^Quitar")).click()
+            page.get_by_role("button", name="Deshacer").wait_for()
+            page.wait_for_function("document.activeElement?.id === 'flows-undo'")
             flows.save_draft(page)
 
             # The embedded chat asks the draft's question right after consent.
@@ -114,7 +120,10 @@ def test_draft_preview_publish_and_versions_of_running_conversations(web_pool, t
             page.get_by_role("link", name="Ver los cambios").first.click()
             page.get_by_role("heading", name="De la versión 1 a la 2").wait_for()
             added = page.locator(".diff-added")
-            assert QUESTION in added.inner_text() and "Número" in added.inner_text()
+            assert QUESTION in added.inner_text() and "en la posición 2" in added.inner_text()
+            assert "audience" in page.locator(".diff-removed").inner_text()
+            changed = page.locator(".diff-changed")
+            assert "phone" in changed.inner_text() and "no (opcional)" in changed.inner_text()
             assert page.get_by_text("Ha cambiado el orden").count() == 0
             _shots(page, screenshots, "diff")
 
@@ -149,7 +158,8 @@ def test_draft_preview_publish_and_versions_of_running_conversations(web_pool, t
     with scopes_disabled():
         published = FlowVersion.objects.get(id=result["draft"])
     assert published.status == "published" and published.published_by_id == a.admin.id
-    assert [q["field"] for q in published.definition["questions"]][:3] == ["consent", "employees", "name"]
+    fields = [q["field"] for q in published.definition["questions"]]
+    assert fields[:3] == ["consent", "employees", "name"] and "audience" not in fields
     assert published.definition["questions"][1]["validation"] == {"min": 1}
 
     with scopes_disabled():

@@ -168,6 +168,7 @@ export const es = {
   "flows.diff.choices": "Opciones",
   "flows.diff.choicesAdded": "Opciones nuevas",
   "flows.diff.choicesRemoved": "Opciones quitadas",
+  "flows.diff.at": "en la posición {n}",
 };
 
 export const en: Record<keyof typeof es, string> = {
@@ -339,4 +340,5 @@ export const en: Record<keyof typeof es, string> = {
   "flows.diff.choices": "Choices",
   "flows.diff.choicesAdded": "New choices",
   "flows.diff.choicesRemoved": "Removed choices",
+  "flows.diff.at": "at position {n}",
 };

@@ -114,7 +114,9 @@ export function FlowDiff({ id, against }: { id: string; against: string }) {
                   {diff.added.map((q) => (
                     <li key={q.field}>
                       <strong>{promptOf(q, lang)}</strong>
-                      <span className="muted small"> · {typeLabel(t, q.type)} · <code>{q.field}</code></span>
+                      <span className="muted small"> · {typeLabel(t, q.type)} · <code>{q.field}</code>
+                        {versions && ` · ${t("flows.diff.at", {
+                          n: versions.version.definition.questions.findIndex((x) => x.field === q.field) + 1 })}`}</span>
                     </li>
                   ))}
                 </ul>
