@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import models, transaction
 from django.utils import timezone
@@ -816,10 +817,14 @@ def erasures_replay() -> int:
     return reapplied
 
 
+PREVIEW_RETENTION = timedelta(days=1)
+
+
 def retention_run(*, now=None) -> dict:
     """Per agency: delete conversations that never granted consent after N
-    days; anonymise qualified leads after M months. Idempotent: a second run
-    finds nothing to do."""
+    days, and flow previews (staff trying a version) after a day; anonymise
+    qualified leads after M months. Idempotent: a second run finds nothing
+    to do."""
     from datetime import timedelta
 
     from django_scopes import scopes_disabled
@@ -840,6 +845,10 @@ def retention_run(*, now=None) -> dict:
                 .exclude(lead__status=Lead.Status.ERASED)
             count = stale.count()
             stale.delete()
+            deleted += count
+            previews = Conversation.objects.filter(is_preview=True, updated__lt=now - PREVIEW_RETENTION)
+            count = previews.count()
+            previews.delete()
             deleted += count
         with scope(agency=agency.id):
             old = list(Lead.objects.filter(status=Lead.Status.QUALIFIED,

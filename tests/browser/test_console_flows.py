@@ -82,6 +82,11 @@ def test_draft_preview_publish_and_versions_of_running_conversations(web_pool, t
             assert page.evaluate("document.activeElement?.classList.contains('flow-q-handle')")
             order = page.locator("li.flow-q").evaluate_all("els => els.map(e => e.dataset.field)")
             assert order[:3] == ["consent", "Empleados", "name"]
+            # And by dragging a handle: the phone question dropped onto the email one takes its place.
+            flows.card(page, "phone").locator(".flow-q-handle").drag_to(flows.card(page, "email"))
+            order = page.locator("li.flow-q").evaluate_all("els => els.map(e => e.dataset.field)")
+            assert order[-2:] == ["phone", "email"], order
+            flows.move_by_keyboard(page, "phone", 14)
 
             page.get_by_role("button", name="Guardar borrador").click()
             field_input = card.get_by_label("Nombre del dato")
@@ -127,11 +132,16 @@ def test_draft_preview_publish_and_versions_of_running_conversations(web_pool, t
             assert page.get_by_text("Ha cambiado el orden").count() == 0
             _shots(page, screenshots, "diff")
 
-            # The list marks version 2 as the live one.
+            # The list marks version 2 as the live one; in English too.
             page.get_by_role("link", name="Versiones").click()
             live_row = page.locator(".flows-table tr.current")
             live_row.wait_for()
             assert "Versión 2" in live_row.inner_text()
+            page.get_by_role("button", name="EN", exact=True).click()
+            page.get_by_role("heading", name="Qualification flow").wait_for()
+            assert "Live" in page.locator(".flows-table tr.current").inner_text()
+            page.screenshot(path=screenshots / "flows-list-en-desktop.png")
+            page.get_by_role("button", name="ES", exact=True).click()
 
             # A new visitor on the customer's site gets the new question…
             visitor = browser.new_page(viewport={"width": 1280, "height": 800})

@@ -237,3 +237,25 @@ async def test_the_preview_asks_the_drafts_questions_over_the_lead_socket(web_po
                          headers={"Origin": SITE}, timeout=10).json()
     assert resumed["conversation"] != session["conversation"] and resumed["resumed"] is False
     admin.close()
+
+
+@pytest.mark.django_db
+def test_previews_are_deleted_by_retention_after_a_day(make_agency, login):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from chat.models import Conversation
+    from qualification.services import retention_run
+
+    a = make_agency()
+    admin, _ = login(a.admin)
+    current = admin.get("/api/v1/flows/").json()["current_version"]
+    old, fresh = (_preview(admin, current).json()["conversation"] for _ in range(2))
+    say(_visitor(_preview(admin, current).json()["visitor_token"]), "Sí, acepto")  # consented: kept by the usual rule
+    with scopes_disabled():
+        Conversation.objects.filter(id=old).update(updated=timezone.now() - timedelta(days=2))
+    retention_run()
+    with scopes_disabled():
+        left = set(Conversation.objects.filter(agency=a.agency).values_list("id", flat=True))
+    assert old not in {str(c) for c in left} and fresh in {str(c) for c in left} and len(left) == 2
