@@ -74,9 +74,9 @@ export function FlowDiff({ id, against }: { id: string; against: string }) {
         setDiff(d);
         setVersions({ version: v, against: a });
       },
-      (e: ApiError) => setError(e.status === 404 ? t("flows.notFound") : e.message),
+      (e: ApiError) => setError(e.status === 404 ? "" : e.message),
     );
-  }, [id, against, t]);
+  }, [id, against]);
 
   const nothing = diff && !diff.added.length && !diff.removed.length && !diff.changed.length && !diff.reordered
     && !diff.rules_changed;
@@ -95,8 +95,8 @@ export function FlowDiff({ id, against }: { id: string; against: string }) {
             <Link to={pathOf("flows", id)} className="flows-open-link">{t("flows.openN", { n: versions.version.number })}</Link>
           )}
         </div>
-        {error && <p className="form-error" role="alert">{error}</p>}
-        {!diff && !error && <div className="card flows-loading" aria-busy="true">{t("flows.loading")}</div>}
+        {error !== null && <p className="form-error" role="alert">{error || t("flows.notFound")}</p>}
+        {!diff && error === null && <div className="card flows-loading" aria-busy="true">{t("flows.loading")}</div>}
         {diff && (
           <div className="flows-diff">
             {nothing && <div className="card"><p>{t("flows.diff.same")}</p></div>}

@@ -109,9 +109,9 @@ export function FlowEditor({ id, canWrite }: { id: string; canWrite: boolean }) 
       setSavedJson(JSON.stringify(toDefinition(d)));
     } catch (e) {
       const err = e as ApiError;
-      setLoadError(err.status === 404 ? t("flows.notFound") : err.message);
+      setLoadError(err.status === 404 ? "" : err.message);
     }
-  }, [id, t]);
+  }, [id]);
 
   useEffect(() => {
     void load();
@@ -321,12 +321,12 @@ export function FlowEditor({ id, canWrite }: { id: string; canWrite: boolean }) 
     if (uid) moveTo(uid, index);
   };
 
-  if (loadError) {
+  if (loadError !== null) {
     return (
       <main id="main" className="page flows" tabIndex={-1}>
         <div className="page-inner">
           <p><Link to={pathOf("flows")} className="flows-back">← {t("flows.backToVersions")}</Link></p>
-          <p className="form-error" role="alert">{loadError}</p>
+          <p className="form-error" role="alert">{loadError || t("flows.notFound")}</p>
         </div>
       </main>
     );
