@@ -106,6 +106,19 @@ def test_draft_preview_publish_and_versions_of_running_conversations(web_pool, t
             flows.card(page, "audience").get_by_role("button", name=re.compile("^Quitar")).click()
             page.get_by_role("button", name="Deshacer").wait_for()
             page.wait_for_function("document.activeElement?.id === 'flows-undo'")
+            # A jump on the new answer: fewer than 5 employees end the flow at once.
+            employees = flows.card(page, "employees")
+            employees.get_by_role("button", name="Añadir un salto").click()
+            jump = employees.locator(".rule").last
+            jump.get_by_label("Condición", exact=True).select_option(label="menor que")
+            jump.get_by_label("Valor", exact=True).fill("5")
+            jump.get_by_label("ir a").select_option(label="Terminar (lead cualificado)")
+            # The existing skip rule of the default flow reads as words.
+            flows.toggle(page, "platform")
+            skip = flows.card(page, "platform").locator(".rule").first
+            assert skip.get_by_label("Pregunta", exact=True).evaluate("s => s.selectedOptions[0].text") == "¿A qué sector se dedica?"
+            assert skip.get_by_label("Condición", exact=True).evaluate("s => s.selectedOptions[0].text") == "no es"
+            assert skip.get_by_label("Valor", exact=True).evaluate("s => s.selectedOptions[0].text") == "Tienda online"
             flows.save_draft(page)
 
             # The embedded chat asks the draft's question right after consent.
@@ -130,6 +143,7 @@ def test_draft_preview_publish_and_versions_of_running_conversations(web_pool, t
             changed = page.locator(".diff-changed")
             assert "phone" in changed.inner_text() and "no (opcional)" in changed.inner_text()
             assert page.get_by_text("Ha cambiado el orden").count() == 0
+            page.get_by_text("Han cambiado las reglas de salto.").wait_for()
             _shots(page, screenshots, "diff")
 
             # The list marks version 2 as the live one; in English too.
@@ -171,6 +185,8 @@ def test_draft_preview_publish_and_versions_of_running_conversations(web_pool, t
     fields = [q["field"] for q in published.definition["questions"]]
     assert fields[:3] == ["consent", "employees", "name"] and "audience" not in fields
     assert published.definition["questions"][1]["validation"] == {"min": 1}
+    assert published.definition["branches"] == [
+        {"after": "employees", "when": {"field": "employees", "op": "lt", "value": 5}, "goto": "done"}]
 
     with scopes_disabled():
         versions = sorted((c.is_preview, c.flow_version.number) for c in Conversation.objects.filter(agency=a.agency))

@@ -128,9 +128,22 @@ export function FlowEditor({ id, canWrite }: { id: string; canWrite: boolean }) 
   useEffect(() => {
     if (!dirty) return;
     const warn = (e: BeforeUnloadEvent) => e.preventDefault();
+    // In-app links (the section bar, "Versions") would drop the edits silently: ask first.
+    const leave = (e: MouseEvent) => {
+      const link = (e.target as Element | null)?.closest?.("a[href]") as HTMLAnchorElement | null;
+      if (!link || link.target || new URL(link.href).pathname === location.pathname) return;
+      if (!window.confirm(t("flows.leaveUnsaved"))) {
+        e.preventDefault();
+        e.stopPropagation();
+      }
+    };
     window.addEventListener("beforeunload", warn);
-    return () => window.removeEventListener("beforeunload", warn);
-  }, [dirty]);
+    document.addEventListener("click", leave, true);
+    return () => {
+      window.removeEventListener("beforeunload", warn);
+      document.removeEventListener("click", leave, true);
+    };
+  }, [dirty, t]);
 
   const questions = useMemo(() => doc?.items.map((i) => i.q) ?? [], [doc]);
 
