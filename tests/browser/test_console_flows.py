@@ -144,6 +144,8 @@ def test_draft_preview_publish_and_versions_of_running_conversations(web_pool, t
             assert "phone" in changed.inner_text() and "no (opcional)" in changed.inner_text()
             assert page.get_by_text("Ha cambiado el orden").count() == 0
             page.get_by_text("Han cambiado las reglas de salto.").wait_for()
+            assert page.locator(".diff-rules .diff-after").inner_text().endswith(
+                f"Tras «{QUESTION}», si employees menor que 5: Terminar (lead cualificado)")
             _shots(page, screenshots, "diff")
 
             # The list marks version 2 as the live one; in English too.

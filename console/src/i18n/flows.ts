@@ -170,6 +170,10 @@ export const es = {
   "flows.diff.choicesAdded": "Opciones nuevas",
   "flows.diff.choicesRemoved": "Opciones quitadas",
   "flows.diff.at": "en la posición {n}",
+  "flows.diff.skipRule": "No preguntar «{q}» si {cond}",
+  "flows.diff.branchRule": "Tras «{q}», si {cond}: {goto}",
+  "flows.diff.ruleAdded": "Regla nueva:",
+  "flows.diff.ruleRemoved": "Regla quitada:",
 };
 
 export const en: Record<keyof typeof es, string> = {
@@ -343,4 +347,8 @@ export const en: Record<keyof typeof es, string> = {
   "flows.diff.choicesAdded": "New choices",
   "flows.diff.choicesRemoved": "Removed choices",
   "flows.diff.at": "at position {n}",
+  "flows.diff.skipRule": "Don't ask “{q}” if {cond}",
+  "flows.diff.branchRule": "After “{q}”, if {cond}: {goto}",
+  "flows.diff.ruleAdded": "New rule:",
+  "flows.diff.ruleRemoved": "Removed rule:",
 };

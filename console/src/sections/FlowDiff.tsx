@@ -6,8 +6,9 @@ import { ApiError } from "../api";
 import { useI18n } from "../i18n";
 import type { Key, Lang, Translate } from "../i18n";
 import { Link, pathOf } from "../router";
+import { conditionText } from "./FlowRules";
 import { getDiff, getVersion } from "./flows.api";
-import type { Choice, Diff, Question, Version } from "./flows.api";
+import type { Branch, Choice, Definition, Diff, Question, SkipRule, Version } from "./flows.api";
 
 export function promptOf(q: Question, lang: Lang): string {
   return (lang === "en" && q.prompt.en) || q.prompt.es;
@@ -62,6 +63,21 @@ function changeLines(t: Translate, lang: Lang, key: string, before: Question, af
   return [{ label: key, before: show(b[key]), after: show(a[key]) }];
 }
 
+/** The skip and jump rules one version has and the other not, in words. */
+function ruleChanges(t: Translate, lang: Lang, before: Definition, after: Definition) {
+  const name = (field: string) => {
+    const q = after.questions.find((x) => x.field === field) ?? before.questions.find((x) => x.field === field);
+    return q ? promptOf(q, lang) : field;
+  };
+  const skipText = (r: SkipRule) => t("flows.diff.skipRule", { q: name(r.field), cond: conditionText(t, r.when) });
+  const branchText = (b: Branch) => t("flows.diff.branchRule", {
+    q: name(b.after), cond: conditionText(t, b.when), goto: b.goto === "done" ? t("flows.rule.gotoDone") : name(b.goto) });
+  const lines = (d: Definition) => [...(d.skip ?? []).map(skipText), ...(d.branches ?? []).map(branchText)];
+  const old = lines(before);
+  const now = lines(after);
+  return { added: now.filter((l) => !old.includes(l)), removed: old.filter((l) => !now.includes(l)) };
+}
+
 export function FlowDiff({ id, against }: { id: string; against: string }) {
   const { t, lang } = useI18n();
   const [diff, setDiff] = useState<Diff | null>(null);
@@ -104,6 +120,15 @@ export function FlowDiff({ id, against }: { id: string; against: string }) {
               <div className="card flows-diff-flags">
                 {diff.reordered && <p>↕ {t("flows.diff.reordered")}</p>}
                 {diff.rules_changed && <p>⤳ {t("flows.diff.rulesChanged")}</p>}
+                {diff.rules_changed && versions && (() => {
+                  const rules = ruleChanges(t, lang, versions.against.definition, versions.version.definition);
+                  return (
+                    <ul className="diff-rules">
+                      {rules.added.map((r) => <li key={`+${r}`} className="diff-after"><span className="sr-only">{t("flows.diff.ruleAdded")}</span>+ {r}</li>)}
+                      {rules.removed.map((r) => <li key={`-${r}`} className="diff-before"><span className="sr-only">{t("flows.diff.ruleRemoved")}</span>− {r}</li>)}
+                    </ul>
+                  );
+                })()}
               </div>
             )}
             {diff.added.length > 0 && (

@@ -45,7 +45,9 @@ function label(q: Question, lang: Lang): string {
 export function conditionText(t: Translate, c: Condition): string {
   if ("all" in c) return c.all.map((x) => conditionText(t, x)).join(` ${t("flows.rule.and")} `);
   if ("any" in c) return c.any.map((x) => conditionText(t, x)).join(` ${t("flows.rule.or")} `);
-  const value = c.value === undefined ? "" : ` ${JSON.stringify(c.value)}`;
+  const show = (v: unknown): string => Array.isArray(v) ? v.map(show).join(", ")
+    : v && typeof v === "object" && "setting" in v ? `⟨${String((v as { setting: unknown }).setting)}⟩` : String(v);
+  const value = c.value === undefined ? "" : ` ${show(c.value)}`;
   return `${c.field} ${t(`flows.op.${c.op}` as Key)}${value}`;
 }
 
