@@ -75,6 +75,33 @@ def widget_config(conversation) -> dict:
     }
 
 
+def service_origin(request) -> tuple[str, str]:
+    """(scheme, host) of this service as clients reach it: PUBLIC_BASE_URL
+    when set, else the request's own."""
+    scheme = "https" if request.is_secure() else "http"
+    base = settings.PUBLIC_BASE_URL
+    host = base.split("://", 1)[1].rstrip("/") if base else request.get_host()
+    if base and base.startswith("https"):
+        scheme = "https"
+    return scheme, host
+
+
+def widget_session_body(request, session) -> dict:
+    """The §3 session answer: conversation, visitor token, socket URL, config."""
+    scheme, host = service_origin(request)
+    config = widget_config(session.conversation)
+    if config.get("logo_url", "") and config["logo_url"].startswith("/"):
+        # The widget runs on the customer's site: a relative URL would point there.
+        config["logo_url"] = f"{scheme}://{host}{config['logo_url']}"
+    return {
+        "conversation": session.conversation.id,
+        "visitor_token": session.visitor_token,
+        "ws_url": f"{'wss' if scheme == 'https' else 'ws'}://{host}/ws/v1/chat",
+        "config": config,
+        "resumed": session.resumed,
+    }
+
+
 class WidgetSessionApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -120,24 +147,7 @@ class WidgetSessionApi(APIView):
             server_base=request.build_absolute_uri("/").rstrip("/"),
             own_base=settings.PUBLIC_BASE_URL or request.build_absolute_uri("/"),
         )
-        scheme = "wss" if request.is_secure() else "ws"
-        base = settings.PUBLIC_BASE_URL
-        host = base.split("://", 1)[1].rstrip("/") if base else request.get_host()
-        if base and base.startswith("https"):
-            scheme = "wss"
-        config = widget_config(session.conversation)
-        if config.get("logo_url", "") and config["logo_url"].startswith("/"):
-            # The widget runs on the customer's site: a relative URL would point there.
-            config["logo_url"] = f"{'https' if scheme == 'wss' else 'http'}://{host}{config['logo_url']}"
-        body = self.OutputSerializer(
-            {
-                "conversation": session.conversation.id,
-                "visitor_token": session.visitor_token,
-                "ws_url": f"{scheme}://{host}/ws/v1/chat",
-                "config": config,
-                "resumed": session.resumed,
-            }
-        ).data
+        body = self.OutputSerializer(widget_session_body(request, session)).data
         response = Response(body, status=status.HTTP_201_CREATED)
         _cors(response, origin)
         return response
@@ -222,4 +232,5 @@ class ConversationDetailApi(AgencyAPIView):
         body["answers"] = lead.answers if lead else {}
         body["lead"] = lead_detail_data(lead) if lead else None
         body["page_url"] = conversation.page_url
+        body["preview"] = conversation.is_preview
         return Response(body)

@@ -201,6 +201,9 @@ class LeadConsumer(_JsonSocket):
             with scope(agency=visitor.agency_id):
                 key_active = WidgetKey.objects.filter(id=conversation.widget_key_id, revoked_at__isnull=True).exists()
         conversation.agency_settings = dict(conversation.agency.settings or {})
+        if conversation.is_preview:
+            # A flow preview runs in the console, on this service's own origin (recorded when it was opened).
+            return conversation, [conversation.origin], key_active
         return conversation, agency_origin_patterns(visitor.agency_id), key_active
 
     async def disconnect(self, code) -> None:

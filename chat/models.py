@@ -47,6 +47,9 @@ class Conversation(models.Model):
     # and a worker has no request to read it from when PUBLIC_BASE_URL is unset.
     server_base = models.CharField(max_length=255, blank=True, default="")
     consent_granted = models.BooleanField(default=False)
+    # A staff member trying a flow version from the console: the chat is real,
+    # but it is no lead (no CRM, webhooks, strategy, analytics or staff list).
+    is_preview = models.BooleanField(default=False)
     last_message_preview = EncryptedTextField(blank=True, default="")
     last_message_role = models.CharField(max_length=10, blank=True, default="")
     last_message_at = models.DateTimeField(null=True, blank=True)
@@ -62,6 +65,8 @@ class Conversation(models.Model):
             models.Index(fields=["agency", "-updated", "-id"], name="conv_agency_updated_id"),
             models.Index(fields=["agency", "status", "-updated", "-id"], name="conv_agency_status_id"),
             models.Index(fields=["agency", "-created"], name="conv_agency_created"),
+            # Analytics leave previews out with an anti-join on this (tiny) set.
+            models.Index(fields=["agency", "is_preview"], name="conv_agency_preview"),
         ]
 
 

@@ -144,7 +144,8 @@ def conversations_list(actor: StaffActor, *, status: str | None = None, step: st
     from project.search import query_tokens
 
     with scope(agency=actor.agency_id):
-        qs = Conversation.objects.select_related("flow_version", "lead", "lead__crm_sync")
+        # Previews (a staff member trying a flow) are no leads' conversations.
+        qs = Conversation.objects.select_related("flow_version", "lead", "lead__crm_sync").filter(is_preview=False)
         if status:
             qs = qs.filter(status=status)
         if step:

@@ -99,8 +99,13 @@ def conversation_touch(conversation: Conversation, *, role: str | None = None, t
     conversation.save(update_fields=fields)
 
 
-def _summary(conversation: Conversation, lead=None) -> dict:
+def _summary(conversation: Conversation, lead=None) -> dict | None:
+    """The live-list summary to announce; None for a preview, which is no
+    lead and stays out of the staff's list."""
     from qualification.selectors import lead_for_conversation
+
+    if conversation.is_preview:
+        return None
 
     if lead is None:
         lead = conversation_lead_cached(conversation)
@@ -147,8 +152,9 @@ def widget_session_open(
     visitor = visitor_token_verify(visitor_token) if visitor_token else None
     if visitor is not None and visitor.agency_id == agency.id:
         with scope(agency=agency.id):
+            # A preview's token resumes nothing here: previews run in the console only.
             conversation = Conversation.objects.filter(
-                id=visitor.conversation_id, visitor_id=visitor.visitor_id
+                id=visitor.conversation_id, visitor_id=visitor.visitor_id, is_preview=False
             ).exclude(status=Conversation.Status.CLOSED).first()
         if conversation is not None:
             from qualification.services import qualification_policy_refresh
@@ -184,6 +190,38 @@ def widget_session_open(
 
         lead_start(conversation=conversation)
     token = visitor_token_issue(agency_id=agency.id, conversation_id=conversation.id, visitor_id=conversation.visitor_id)
+    return WidgetSession(conversation=conversation, visitor_token=token, resumed=False)
+
+
+def preview_session_open(*, actor: StaffActor, flow_version, origin: str, server_base: str = "",
+                         locale: str | None = None) -> WidgetSession:
+    """A preview conversation of one flow version (draft or published) for
+    a staff member trying it from the console.
+
+    Precondition: `actor` is admin+ and `flow_version` was read through
+    `access_flow_version(actor, …)`. The conversation is pinned to that
+    version and marked `is_preview`; `origin` (this service's own, where the
+    console runs) is the only origin its lead socket accepts, since the
+    console is no allowed site of the agency. Its visitor token is the same
+    kind a widget gets, bound to this conversation alone."""
+    if not actor.has_role("admin"):
+        raise Forbidden("Solo un administrador puede probar el flujo.")
+    with transaction.atomic(), scope(agency=actor.agency_id):
+        conversation = Conversation.objects.create(
+            agency_id=actor.agency_id,
+            flow_version=flow_version,
+            is_preview=True,
+            locale=(locale or flow_version.definition.get("locale") or "es")[:8],
+            origin=origin[:255],
+            server_base=server_base[:255],
+        )
+        from qualification.services import lead_start
+
+        lead_start(conversation=conversation)
+    token = visitor_token_issue(agency_id=actor.agency_id, conversation_id=conversation.id,
+                                visitor_id=conversation.visitor_id)
+    with scope(agency=actor.agency_id):
+        conversation = Conversation.objects.select_related("agency", "flow_version").get(id=conversation.id)
     return WidgetSession(conversation=conversation, visitor_token=token, resumed=False)
 
 

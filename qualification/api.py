@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -127,6 +127,22 @@ class FlowVersionSerializer(serializers.Serializer):
     status = serializers.CharField()
     created = serializers.DateTimeField()
     published_at = serializers.DateTimeField(allow_null=True)
+    created_by = serializers.SerializerMethodField()
+    published_by = serializers.SerializerMethodField()
+
+    @extend_schema_field(inline_serializer("FlowVersionAuthor", {"id": serializers.UUIDField(),
+                                                                  "name": serializers.CharField()}, allow_null=True))
+    def get_created_by(self, version):
+        return _author(version.created_by) if version.created_by_id else None
+
+    @extend_schema_field(inline_serializer("FlowVersionPublisher", {"id": serializers.UUIDField(),
+                                                                     "name": serializers.CharField()}, allow_null=True))
+    def get_published_by(self, version):
+        return _author(version.published_by) if version.published_by_id else None
+
+
+def _author(user) -> dict:
+    return {"id": str(user.id), "name": user.display_name}
 
 
 class FlowVersionDetailSerializer(FlowVersionSerializer):
@@ -226,3 +242,54 @@ class FlowVersionDiffApi(AgencyAPIView):
         against = selectors.access_flow_version(self.actor, against_id)
         return Response({"version": str(version.id), "against": str(against.id),
                          **diff_flows(against.definition, version.definition)})
+
+
+class FlowVersionPreviewApi(AgencyAPIView):
+    """A real conversation on one version (a draft, usually) for the editor's
+    embedded chat: shaped like the widget's session (CONTRACT §3), opened
+    with the staff token instead of a widget key and an allowed origin."""
+
+    permission_classes = [role_required("admin")]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "FlowPreviewInput"
+
+        locale = serializers.ChoiceField(choices=["es", "en"], required=False, allow_null=True)
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "FlowPreviewSession"
+
+        conversation = serializers.UUIDField()
+        visitor_token = serializers.CharField()
+        ws_url = serializers.CharField()
+        config = serializers.DictField()
+        resumed = serializers.BooleanField()
+        preview = serializers.BooleanField()
+        flow_version = FlowVersionSerializer()
+        preview_url = serializers.CharField(help_text="A page of this service that runs the widget on this session "
+                                                      "(the session travels in the URL fragment, never to a server).")
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request, version_id):
+        import json
+        from urllib.parse import quote
+
+        from chat.api import service_origin, widget_session_body
+        from chat.services import preview_session_open
+
+        data = self.InputSerializer(data=request.data or {})
+        data.is_valid(raise_exception=True)
+        version = selectors.access_flow_version(self.actor, version_id)
+        scheme, host = service_origin(request)
+        # The preview's socket is opened by a page of the console's own origin.
+        origin = request.headers.get("Origin") or f"{scheme}://{host}"
+        session = preview_session_open(actor=self.actor, flow_version=version, origin=origin,
+                                       server_base=f"{scheme}://{host}", locale=data.validated_data.get("locale"))
+        body = widget_session_body(request, session)
+        fragment = json.dumps({"conversation": str(body["conversation"]), "visitor_token": body["visitor_token"],
+                               "ws_url": body["ws_url"], "config": body["config"]}, separators=(",", ":"))
+        body.update(preview=True, flow_version=version,
+                    preview_url="/widget/preview/#" + quote(fragment, safe=""))
+        return Response(self.OutputSerializer(body).data, status=status.HTTP_201_CREATED)

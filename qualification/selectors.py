@@ -22,7 +22,8 @@ def access_lead(actor: StaffActor, lead_id, *, lock: bool = False) -> Lead:
     except (ValueError, TypeError):
         raise NotFound() from None
     with scope(agency=actor.agency_id):
-        qs = Lead.objects.select_related("conversation").filter(id=lead_id)
+        # A preview's lead is the flow engine's bookkeeping, not a lead: it answers like a missing one.
+        qs = Lead.objects.select_related("conversation").filter(id=lead_id, conversation__is_preview=False)
         if lock:
             qs = qs.select_for_update()
         lead = qs.first()
@@ -33,7 +34,7 @@ def access_lead(actor: StaffActor, lead_id, *, lock: bool = False) -> Lead:
 
 def leads_list(actor: StaffActor, *, status: str | None = None, sector: str | None = None):
     with scope(agency=actor.agency_id):
-        qs = Lead.objects.select_related("conversation", "crm_sync")
+        qs = Lead.objects.select_related("conversation", "crm_sync").filter(conversation__is_preview=False)
         if status:
             qs = qs.filter(status=status)
         if sector:
@@ -113,7 +114,9 @@ def flow_overview(actor: StaffActor) -> dict:
         flow = Flow.objects.filter(is_default=True).first()
         if flow is None:
             raise NotFound()
-        versions = list(flow.versions.order_by("-number").only("id", "number", "status", "created", "published_at"))
+        versions = list(flow.versions.order_by("-number").select_related("created_by", "published_by")
+                        .only("id", "number", "status", "created", "published_at", "created_by__id", "created_by__name",
+                              "created_by__email", "published_by__id", "published_by__name", "published_by__email"))
     current = next((v.id for v in versions if v.status == FlowVersion.Status.PUBLISHED), None)
     return {"id": flow.id, "name": flow.name, "current_version": current, "versions": versions}
 
@@ -123,6 +126,6 @@ def access_flow_version(actor: StaffActor, version_id) -> FlowVersion:
 
     with scope(agency=actor.agency_id):
         try:
-            return FlowVersion.objects.select_related("flow").get(id=_uuid(version_id))
+            return FlowVersion.objects.select_related("flow", "created_by", "published_by").get(id=_uuid(version_id))
         except FlowVersion.DoesNotExist:
             raise NotFound() from None

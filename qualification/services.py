@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import models, transaction
 from django.utils import timezone
@@ -245,6 +246,10 @@ def _qualify(conversation: Conversation, writer: _LeadWriter, settings: dict) ->
     writer.record("score.changed", {"score": result.score, "reasons": result.reasons}, actor="system")
     writer.record("lead.qualified", {}, actor="system")
     conversation.status = Conversation.Status.QUALIFIED
+    if conversation.is_preview:
+        # A staff member trying the flow: scored like a lead, but nobody is
+        # written to, synced or notified about it.
+        return
     transaction.on_commit(_strategy_hook(writer.lead.id, writer.lead.agency_id))
     transaction.on_commit(_crm_hook(writer.lead.id, writer.lead.agency_id, qualified={
         "lead": str(writer.lead.id), "conversation": str(conversation.id), "score": result.score,
@@ -284,6 +289,8 @@ def _rescore_if_qualified(conversation: Conversation, writer: _LeadWriter, setti
         result = score_lead(writer.state.answers, weights=weights, settings=settings)
         if result.score != writer.state.score or result.reasons != writer.state.score_reasons:
             writer.record("score.changed", {"score": result.score, "reasons": result.reasons}, actor="system")
+        if conversation.is_preview:
+            return
         transaction.on_commit(_strategy_hook(writer.lead.id, writer.lead.agency_id))
         transaction.on_commit(_crm_hook(writer.lead.id, writer.lead.agency_id))
 
@@ -643,7 +650,8 @@ def flow_draft_save(*, actor, definition: dict, version_id=None) -> FlowVersion:
             version.save(update_fields=["definition"])
             return version
         number = (flow.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
-        return FlowVersion.objects.create(agency_id=actor.agency_id, flow=flow, number=number, definition=definition)
+        return FlowVersion.objects.create(agency_id=actor.agency_id, flow=flow, number=number, definition=definition,
+                                          created_by_id=actor.user_id)
 
 
 def flow_version_publish(*, actor, version_id) -> FlowVersion:
@@ -661,7 +669,8 @@ def flow_version_publish(*, actor, version_id) -> FlowVersion:
         _flow_errors_or_raise(version.definition)
         version.status = FlowVersion.Status.PUBLISHED
         version.published_at = timezone.now()
-        version.save(update_fields=["status", "published_at"])
+        version.published_by_id = actor.user_id
+        version.save(update_fields=["status", "published_at", "published_by"])
         from tenancy.audit import audit_record
 
         audit_record(agency_id=actor.agency_id, actor_user_id=actor.user_id, action="flow.publish",
@@ -808,10 +817,14 @@ def erasures_replay() -> int:
     return reapplied
 
 
+PREVIEW_RETENTION = timedelta(days=1)
+
+
 def retention_run(*, now=None) -> dict:
     """Per agency: delete conversations that never granted consent after N
-    days; anonymise qualified leads after M months. Idempotent: a second run
-    finds nothing to do."""
+    days, and flow previews (staff trying a version) after a day; anonymise
+    qualified leads after M months. Idempotent: a second run finds nothing
+    to do."""
     from datetime import timedelta
 
     from django_scopes import scopes_disabled
@@ -832,6 +845,10 @@ def retention_run(*, now=None) -> dict:
                 .exclude(lead__status=Lead.Status.ERASED)
             count = stale.count()
             stale.delete()
+            deleted += count
+            previews = Conversation.objects.filter(is_preview=True, updated__lt=now - PREVIEW_RETENTION)
+            count = previews.count()
+            previews.delete()
             deleted += count
         with scope(agency=agency.id):
             old = list(Lead.objects.filter(status=Lead.Status.QUALIFIED,

@@ -111,34 +111,45 @@ def demo_page(request):
     return HttpResponse(html)
 
 
-_PREVIEW_CSP = ("default-src 'none'; script-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+_PREVIEW_CSP = ("default-src 'none'; script-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; "
                 "style-src 'self' 'unsafe-inline'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
 
 
 @require_GET
 @xframe_options_sameorigin
 def preview_page(request):
-    """The console's widget preview (issue 11): a page on this service's own
-    origin, framed by the console only, that embeds the widget with one of the
-    agency's keys and opens it. Its conversations keep this origin, so they
-    never count as the widget installed on the agency's site."""
+    """The console's widget previews, on this service's own origin and framed by
+    its own pages only. Two kinds (issue 11):
+
+    - `?key=`: onboarding's test chat, the agency's published flow through one
+      of its keys. Its conversations keep this origin, so they never count as
+      the widget installed on the agency's site.
+    - no key: the flow editor's draft preview; the widget runs the preview
+      session the console put in the URL fragment (`data-preview`), which never
+      reaches a server.
+    """
     from django.utils.html import escape
 
     from tenancy.selectors import widget_key_resolve
 
-    widget_key = widget_key_resolve(request.GET.get("key", ""))
-    if widget_key is None:
-        raise Http404("Unknown or revoked widget key")
     lang = "en" if request.GET.get("lang") == "en" else "es"
     title = "Preview" if lang == "en" else "Vista previa"
+    if "key" in request.GET:
+        widget_key = widget_key_resolve(request.GET["key"])
+        if widget_key is None:
+            raise Http404("Unknown or revoked widget key")
+        title = f"{title} · {escape(widget_key.agency.name)}"
+        script = f'<script src="/widget/v1/markezy.js" data-key="{escape(widget_key.key)}" data-inline async></script>'
+    else:
+        script = '<script src="/widget/v1/markezy.js" data-preview data-inline async></script>'
     html = f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex">
-<title>{title} · {escape(widget_key.agency.name)}</title>
+<title>{title}</title>
 <style>html,body{{margin:0;height:100%;background:#f1f5f9;font:15px system-ui,sans-serif;color:#334155}}
 .site{{padding:20px 24px}}.bar{{height:12px;border-radius:6px;background:#e2e8f0;margin:10px 0}}
 .bar.short{{width:40%}}.bar.mid{{width:65%}}</style></head>
 <body><div class="site" aria-hidden="true"><div class="bar mid"></div><div class="bar"></div><div class="bar short"></div></div>
-<script src="/widget/v1/markezy.js" data-key="{escape(widget_key.key)}" data-inline async></script>
+{script}
 </body></html>"""
     response = HttpResponse(html)
     response["Content-Security-Policy"] = _PREVIEW_CSP

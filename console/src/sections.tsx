@@ -11,6 +11,7 @@ import type { Me, Role } from "./api";
 import type { Key } from "./i18n";
 import type { MonitorSocket } from "./monitor";
 import { Conversations } from "./sections/Conversations";
+import { Flows } from "./sections/Flows";
 import { Integrations } from "./sections/Integrations";
 import { Knowledge } from "./sections/Knowledge";
 import { Settings } from "./sections/Settings";
@@ -29,6 +30,7 @@ export type Section = {
 export const SECTIONS: Section[] = [
   { id: "conversations", label: "nav.conversations", minRole: "viewer", render: Conversations },
   { id: "setup", label: "nav.setup", minRole: "admin", render: Setup },
+  { id: "flows", label: "nav.flows", minRole: "admin", render: Flows },
   // Viewers and agents see the documents and try searches; only admins change them (the API's roles).
   { id: "knowledge", label: "nav.knowledge", minRole: "viewer", render: Knowledge },
   { id: "integrations", label: "nav.integrations", minRole: "admin", render: Integrations },

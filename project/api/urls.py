@@ -59,4 +59,5 @@ urlpatterns = [
     path("flows/versions/<str:version_id>/", qualification_api.FlowVersionDetailApi.as_view()),
     path("flows/versions/<str:version_id>/publish/", qualification_api.FlowVersionPublishApi.as_view()),
     path("flows/versions/<str:version_id>/diff/", qualification_api.FlowVersionDiffApi.as_view()),
+    path("flows/versions/<str:version_id>/preview/", qualification_api.FlowVersionPreviewApi.as_view()),
 ]

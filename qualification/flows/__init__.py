@@ -89,7 +89,7 @@ def validate_flow(definition: dict) -> list[FlowError]:
     """Schema errors, then semantic ones; empty when the flow is usable."""
     validator = jsonschema.Draft202012Validator(FLOW_SCHEMA, registry=_registry())
     errors = [
-        FlowError("/".join(str(p) for p in err.absolute_path) or "", err.message)
+        FlowError("/".join(str(p) for p in err.absolute_path) or "", _schema_message(err))
         for err in sorted(validator.iter_errors(definition), key=lambda e: list(e.absolute_path))
     ]
     if errors:
@@ -127,6 +127,29 @@ def validate_flow(definition: dict) -> list[FlowError]:
             if cond["field"] not in order or order[cond["field"]] > order[after]:
                 errors.append(FlowError(f"{path}/field", "La condición debe usar una pregunta ya respondida."))
     return errors
+
+
+def _schema_message(err) -> str:
+    """The schema's complaint in the words an editor shows next to the
+    input; jsonschema's own (English, with the regex) for anything rarer."""
+    path = [str(p) for p in err.absolute_path]
+    last = path[-1] if path else ""
+    if err.validator == "pattern" and last == "field":
+        return "Usa minúsculas, números y _, empezando por una letra (máximo 40)."
+    if err.validator == "minLength" and last == "es":
+        return "Escríbelo en español: no puede quedar vacío."
+    if err.validator == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else ""
+        names = {"field": "el nombre del dato", "type": "el tipo", "prompt": "la pregunta", "es": "el texto en español",
+                 "value": "el valor", "label": "el texto"}
+        return f"Falta {names.get(missing, missing)}."
+    if err.validator == "enum" and last == "type":
+        return "Tipo de pregunta desconocido."
+    if err.validator == "minItems" and last == "questions":
+        return "El flujo necesita al menos una pregunta."
+    if err.validator in ("minLength", "minItems") and last == "value":
+        return "Escribe un valor."
+    return err.message
 
 
 @lru_cache(maxsize=1)

@@ -18,6 +18,10 @@ const script = document.currentScript as HTMLScriptElement | null;
 const KEY = script?.dataset.key || "";
 const SERVER = (script?.dataset.server || (script ? new URL(script.src, location.href).origin : "")).replace(/\/$/, "");
 const STORE = `markezy:${KEY}`;
+// A flow preview from the console: the session (the answer of
+// POST /api/v1/flows/versions/{id}/preview/) comes in the page's URL fragment
+// instead of from /widget/sessions, and nothing is remembered between loads.
+const PREVIEW = script?.dataset.preview !== undefined;
 
 const listeners: Record<string, Listener[]> = {};
 function emit(event: string, data: any): void {
@@ -27,6 +31,7 @@ function emit(event: string, data: any): void {
 }
 
 function load(): Saved {
+  if (PREVIEW) return { lastSeq: 0, queue: [] };
   try {
     const raw = JSON.parse(localStorage.getItem(STORE) || "{}");
     return { token: raw.token, lastSeq: raw.lastSeq || 0, queue: raw.queue || [] };
@@ -35,6 +40,7 @@ function load(): Saved {
   }
 }
 function save(s: Saved): void {
+  if (PREVIEW) return;
   try { localStorage.setItem(STORE, JSON.stringify(s)); } catch { /* private mode: keep in memory */ }
 }
 function uuid(): string {
@@ -91,6 +97,15 @@ class Widget {
   }
 
   async session(): Promise<Frame | null> {
+    if (PREVIEW) {
+      let body: Frame | null = null;
+      try { body = JSON.parse(decodeURIComponent(location.hash.slice(1))); } catch { /* no session in the URL */ }
+      if (!body?.visitor_token) { this.stopped = true; return null; }
+      this.saved.token = body.visitor_token;
+      this.config = body.config || {};
+      this.t = strings[(this.config.locale === "en" ? "en" : "es") as Lang];
+      return body;
+    }
     const lang = (document.documentElement.lang || "").toLowerCase().startsWith("en") ? "en" : undefined;
     const response = await fetch(`${SERVER}/api/v1/widget/sessions?key=${encodeURIComponent(KEY)}`, {
       method: "POST", headers: { "Content-Type": "application/json" }, credentials: "omit",
@@ -483,7 +498,7 @@ declare global {
   interface Window { Markezy?: any }
 }
 
-if (!window.Markezy && KEY && SERVER) {
+if (!window.Markezy && (KEY || PREVIEW) && SERVER) {
   const widget = new Widget();
   window.Markezy = {
     open: () => widget.open(),
@@ -493,6 +508,6 @@ if (!window.Markezy && KEY && SERVER) {
   };
   const boot = () => widget.start().catch((e) => console.error("Markezy:", e));
   if (document.body) boot(); else document.addEventListener("DOMContentLoaded", boot);
-} else if (!KEY) {
+} else if (!KEY && !PREVIEW) {
   console.warn("Markezy: the script tag needs data-key.");
 }

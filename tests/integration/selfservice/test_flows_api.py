@@ -33,7 +33,7 @@ def test_flow_list_shows_versions(make_agency, role_matrix):
     body = answers["viewer"].json()
     assert body["name"] and len(body["versions"]) == 1
     version = body["versions"][0]
-    assert set(version) == {"id", "number", "status", "created", "published_at"}
+    assert set(version) == {"id", "number", "status", "created", "published_at", "created_by", "published_by"}
     assert version["number"] == 1 and version["status"] == "published" and version["published_at"]
     assert body["current_version"] == version["id"]
     detail = role_matrix(a, "viewer", lambda c, role: c.get(f"/api/v1/flows/versions/{version['id']}/"))
