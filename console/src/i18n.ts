@@ -3,6 +3,7 @@ import { createContext, useContext } from "react";
 export type Lang = "es" | "en";
 
 import * as navMessages from "./i18n/nav";
+import * as analyticsMessages from "./i18n/analytics";
 
 // The core messages; each section of the console keeps its own in i18n/<section>.ts
 // (both languages side by side), merged below.
@@ -268,9 +269,9 @@ const coreEn: Record<keyof typeof coreEs, string> = {
   "no": "No",
 };
 
-const es = { ...coreEs, ...navMessages.es };
+const es = { ...coreEs, ...navMessages.es, ...analyticsMessages.es };
 export type Key = keyof typeof es;
-const en: Record<Key, string> = { ...coreEn, ...navMessages.en };
+const en: Record<Key, string> = { ...coreEn, ...navMessages.en, ...analyticsMessages.en };
 
 const DICTS: Record<Lang, Record<Key, string>> = { es, en };
 const STORAGE_KEY = "mkz.lang";

@@ -10,6 +10,7 @@ import type { JSX } from "react";
 import type { Me, Role } from "./api";
 import type { Key } from "./i18n";
 import type { MonitorSocket } from "./monitor";
+import { AnalyticsSection } from "./sections/AnalyticsSection";
 import { Conversations } from "./sections/Conversations";
 
 export type SectionProps = { me: Me; rest: string[]; socket: MonitorSocket; resyncs: number };
@@ -23,4 +24,5 @@ export type Section = {
 
 export const SECTIONS: Section[] = [
   { id: "conversations", label: "nav.conversations", minRole: "viewer", render: Conversations },
+  { id: "analytics", label: "nav.analytics", minRole: "viewer", render: AnalyticsSection },
 ];
