@@ -196,7 +196,25 @@ def test_dashboard_shows_the_api_numbers_for_each_period_in_both_languages(
         page.get_by_label("To", exact=True).fill("2025-01-31")
         page.get_by_text("No data in this period").wait_for()
         page.screenshot(path=screenshots / "analytics-empty-en.png")
-        return {"errors": errors, "on_conversations": on_conversations, "chart_requests": chart_requests,
+
+        # The API failing says so and offers a retry that works once it is back.
+        clean_errors = list(errors)
+
+        def fail(route):
+            route.fulfill(status=503, content_type="application/json",
+                          body='{"error": {"code": "unavailable", "message": "Service unavailable"}}')
+
+        page.route("**/api/v1/analytics/usage*", fail)
+        page.get_by_role("button", name="7 days").click()
+        alert = page.get_by_role("alert").filter(has_text="Could not load the numbers")
+        alert.wait_for()
+        failure_text = alert.inner_text()
+        page.unroute("**/api/v1/analytics/usage*", fail)
+        alert.get_by_role("button", name="Try again").click()
+        alert.wait_for(state="detached")
+        page.locator('table[data-table="funnel"]').wait_for(state="attached")
+        late_errors = errors[len(clean_errors):]
+        return {"errors": clean_errors, "late_errors": late_errors, "failure_text": failure_text, "on_conversations": on_conversations, "chart_requests": chart_requests,
                 "default_range": default_range, "range_7": range_7, "range_custom": range_custom,
                 "shown_30": shown_30, "shown_7": shown_7, "shown_custom": shown_custom,
                 "funnel_30": funnel_30, "funnel_7": funnel_7, "labels_es": labels_es, "labels_en": labels_en,
@@ -205,6 +223,8 @@ def test_dashboard_shows_the_api_numbers_for_each_period_in_both_languages(
 
     r = in_browser(scenario)
     assert not r["errors"], r["errors"]
+    assert "Service unavailable" in r["failure_text"]
+    assert all("503" in e for e in r["late_errors"]), r["late_errors"]
     assert r["on_conversations"] == [] and r["chart_requests"], r["chart_requests"]
 
     # Every table and tile is the API's answer for the period on screen.

@@ -366,7 +366,7 @@ function Kpis({ data, f }: { data: Dashboard; f: Formats }) {
     { id: "median", label: t("analytics.kpi.median"), value: f.duration(data.quality.median_seconds_to_qualify),
       raw: data.quality.median_seconds_to_qualify, hint: t("analytics.kpi.medianHint") },
     { id: "cost_per_lead", label: t("analytics.kpi.costPerLead"), value: costPerLead === null ? "—" : f.money(costPerLead),
-      raw: costPerLead, hint: t("analytics.kpi.costHint", { cost: f.money(data.usage.totals.cost) }) },
+      raw: costPerLead, hint: t("analytics.kpi.costHint", { cost: f.money(data.usage.totals.cost), n: f.number(data.usage.totals.leads) }) },
   ];
   return (
     <section aria-label={t("analytics.kpis")}>
@@ -504,7 +504,7 @@ function Charts({ data, f, choices }: { data: Dashboard; f: Formats; choices: Re
             { type: "bar", label: t("analytics.col.completion"), data: pick((d) => d.completion_tokens), backgroundColor: COLORS.brandSoft,
               stack: "tokens", yAxisID: "y", borderRadius: 3, maxBarThickness: 28 },
             { type: "line", label: t("analytics.series.cost"), data: pick((d) => d.cost), borderColor: COLORS.amber,
-              backgroundColor: COLORS.amber, yAxisID: "cost", tension: 0.25, pointRadius: points, borderWidth: 2 },
+              backgroundColor: COLORS.amber, yAxisID: "cost", cubicInterpolationMode: "monotone", pointRadius: points, borderWidth: 2 },
           ],
         },
         options: {
@@ -517,7 +517,7 @@ function Charts({ data, f, choices }: { data: Dashboard; f: Formats; choices: Re
                     ticks: { callback: (v) => f.money(Number(v)) }, grid: { display: false } },
           },
           plugins: {
-            legend: { position: "bottom", labels: { boxWidth: 12, boxHeight: 12, usePointStyle: true } },
+            legend: { position: "bottom", labels: { boxWidth: 8, boxHeight: 8, usePointStyle: true, padding: 14 } },
             tooltip: { callbacks: {
               title: (items) => f.weekday(days[items[0].dataIndex]),
               label: (item) => `${item.dataset.label}: ${item.dataset.yAxisID === "cost" ? f.money(Number(item.raw)) : f.number(Number(item.raw))}`,
@@ -543,7 +543,7 @@ function Charts({ data, f, choices }: { data: Dashboard; f: Formats; choices: Re
     const { days, byDay, labels, points } = series;
     const pick = (fn: (d: UsageDay) => number | null) => days.map((day) => (byDay.has(day) ? fn(byDay.get(day)!) : null));
     const line = (label: string, data: (number | null)[], color: string, dashed: boolean) => ({
-      label, data, borderColor: color, backgroundColor: color, borderDash: dashed ? [6, 4] : [], tension: 0.25,
+      label, data, borderColor: color, backgroundColor: color, borderDash: dashed ? [6, 4] : [], cubicInterpolationMode: "monotone" as const,
       spanGaps: true, pointRadius: points, borderWidth: 2,
     });
     return {
@@ -565,7 +565,7 @@ function Charts({ data, f, choices }: { data: Dashboard; f: Formats; choices: Re
             y: { beginAtZero: true, ticks: { callback: (v) => f.ms(Number(v)) }, grid: { color: "#f1f2f6" } },
           },
           plugins: {
-            legend: { position: "bottom", labels: { boxWidth: 12, boxHeight: 12, usePointStyle: true } },
+            legend: { position: "bottom", labels: { boxWidth: 8, boxHeight: 8, usePointStyle: true, padding: 14 } },
             tooltip: { callbacks: {
               title: (items) => f.weekday(days[items[0].dataIndex]),
               label: (item) => `${item.dataset.label}: ${f.ms(item.raw === null ? null : Number(item.raw))}`,
