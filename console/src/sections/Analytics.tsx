@@ -105,7 +105,7 @@ function stageLabel(stage: { stage: string; step?: string }, t: Translate): stri
 const motion = () => (reducedMotion() ? false as const : { duration: 450 });
 
 function horizontalBars(labels: string[], data: number[], valueLabels: string[], color: string, tooltip: (i: number) => string,
-                        max?: number): ChartConfiguration<"bar"> {
+                        scale: { max?: number; tick?: (value: number) => string } = {}): ChartConfiguration<"bar"> {
   return {
     type: "bar",
     data: { labels, datasets: [{ data, backgroundColor: color, borderRadius: 4, maxBarThickness: 26,
@@ -114,7 +114,8 @@ function horizontalBars(labels: string[], data: number[], valueLabels: string[],
       indexAxis: "y", responsive: true, maintainAspectRatio: false, animation: motion(),
       layout: { padding: { right: 96 } },
       scales: {
-        x: { beginAtZero: true, max, ticks: { precision: 0 }, grid: { color: "#f1f2f6" } },
+        x: { beginAtZero: true, max: scale.max, grid: { color: "#f1f2f6" },
+             ticks: { precision: 0, ...(scale.tick ? { callback: (value: string | number) => scale.tick!(Number(value)) } : {}) } },
         y: { grid: { display: false }, ticks: { color: "#374151", autoSkip: false } },
       },
       plugins: { legend: { display: false }, tooltip: { callbacks: { label: (item) => tooltip(item.dataIndex) } } },
@@ -430,7 +431,7 @@ function Charts({ data, f, choices }: { data: Dashboard; f: Formats; choices: Re
       config: horizontalBars(labels, funnel.drop_off.map((d) => d.rate * 100),
         funnel.drop_off.map((d) => (d.reached ? `${f.percent(d.rate)} (${f.number(d.dropped)}/${f.number(d.reached)})` : "")),
         COLORS.rose, (i) => `${f.percent(funnel.drop_off[i].rate)} · ${f.number(funnel.drop_off[i].dropped)} / ${f.number(funnel.drop_off[i].reached)}`,
-        100),
+        { max: 100, tick: (value) => f.percent(value / 100) }),
       table,
       summary: summaryOf(t, t("analytics.dropOff"), funnel.drop_off.map((d, i) => `${labels[i]} ${f.percent(d.rate)} (${d.dropped}/${d.reached})`)),
       height: 60 + funnel.drop_off.length * 28,
@@ -469,7 +470,7 @@ function Charts({ data, f, choices }: { data: Dashboard; f: Formats; choices: Re
         : horizontalBars(items.map((i) => i.label), items.map((i) => i.count),
           items.map((i) => `${f.number(i.count)} · ${f.percent(share(i.count))}`), id === "sector" ? COLORS.brand : COLORS.teal,
           (index) => `${f.number(items[index].count)} (${f.percent(share(items[index].count))})`),
-      table: { columns: [column, t("analytics.col.count"), t("analytics.col.conversion")],
+      table: { columns: [column, t("analytics.col.count"), t("analytics.col.share")],
                rows: items.map((i) => [{ text: i.label, value: i.key }, { text: f.number(i.count), value: i.count },
                                        { text: f.percent(share(i.count)), value: share(i.count) }]) },
       summary: summaryOf(t, title, items.filter((i) => i.count).map((i) => `${i.label} ${f.number(i.count)}`)),
