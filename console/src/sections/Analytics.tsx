@@ -386,6 +386,34 @@ function Kpis({ data, f }: { data: Dashboard; f: Formats }) {
   );
 }
 
+/** Leads by sector, budget band or timeline: a bar each, with its share of the qualified leads. */
+function breakdown(id: "sector" | "budget" | "timeline", quality: Dashboard["quality"], f: Formats, t: Translate,
+                 choices: Record<string, Record<string, string>>) {
+  const items = id === "sector" ? quality.by_sector.map((s) => ({ key: s.sector, count: s.count,
+                                                                  label: s.sector === "unknown" ? t("analytics.unknown") : choices.sector?.[s.sector] ?? s.sector }))
+    : id === "timeline" ? quality.by_timeline.map((s) => ({ key: s.timeline, count: s.count,
+                                                            label: s.timeline === "unknown" ? t("analytics.unknown") : choices.timeline?.[s.timeline] ?? s.timeline }))
+    : quality.by_budget_band.map((b) => ({ key: b.band, count: b.count, label: bandLabel(b.band, f, t) }));
+  const total = items.reduce((sum, item) => sum + item.count, 0);
+  const title = t(id === "sector" ? "analytics.sector" : id === "timeline" ? "analytics.timeline" : "analytics.budget");
+  const share = (n: number) => (total ? n / total : 0);
+  const column = t(id === "sector" ? "analytics.col.sector" : id === "timeline" ? "analytics.col.timeline" : "analytics.col.band");
+  return {
+    title,
+    config: id === "budget"
+      ? verticalBars(items.map((i) => i.label), items.map((i) => i.count), COLORS.amber, f.number)
+      : horizontalBars(items.map((i) => i.label), items.map((i) => i.count),
+        items.map((i) => `${f.number(i.count)} · ${f.percent(share(i.count))}`), id === "sector" ? COLORS.brand : COLORS.teal,
+        (index) => `${f.number(items[index].count)} (${f.percent(share(items[index].count))})`),
+    table: { columns: [column, t("analytics.col.count"), t("analytics.col.share")],
+             rows: items.map((i) => [{ text: i.label, value: i.key }, { text: f.number(i.count), value: i.count },
+                                     { text: f.percent(share(i.count)), value: share(i.count) }]) },
+    summary: summaryOf(t, title, items.filter((i) => i.count).map((i) => `${i.label} ${f.number(i.count)}`)),
+    height: id === "budget" ? 240 : Math.max(140, 50 + items.length * 30),
+    empty: total === 0,
+  };
+}
+
 function Charts({ data, f, choices }: { data: Dashboard; f: Formats; choices: Record<string, Record<string, string>> }) {
   const { t } = useI18n();
   const { funnel, quality, usage } = data;
@@ -453,34 +481,9 @@ function Charts({ data, f, choices }: { data: Dashboard; f: Formats; choices: Re
     };
   }, [quality, f, t]);
 
-  const breakdown = (id: "sector" | "budget" | "timeline") => {
-    const items = id === "sector" ? quality.by_sector.map((s) => ({ key: s.sector, count: s.count,
-                                                                    label: s.sector === "unknown" ? t("analytics.unknown") : choices.sector?.[s.sector] ?? s.sector }))
-      : id === "timeline" ? quality.by_timeline.map((s) => ({ key: s.timeline, count: s.count,
-                                                              label: s.timeline === "unknown" ? t("analytics.unknown") : choices.timeline?.[s.timeline] ?? s.timeline }))
-      : quality.by_budget_band.map((b) => ({ key: b.band, count: b.count, label: bandLabel(b.band, f, t) }));
-    const total = items.reduce((sum, item) => sum + item.count, 0);
-    const title = t(id === "sector" ? "analytics.sector" : id === "timeline" ? "analytics.timeline" : "analytics.budget");
-    const share = (n: number) => (total ? n / total : 0);
-    const column = t(id === "sector" ? "analytics.col.sector" : id === "timeline" ? "analytics.col.timeline" : "analytics.col.band");
-    return {
-      title,
-      config: id === "budget"
-        ? verticalBars(items.map((i) => i.label), items.map((i) => i.count), COLORS.amber, f.number)
-        : horizontalBars(items.map((i) => i.label), items.map((i) => i.count),
-          items.map((i) => `${f.number(i.count)} · ${f.percent(share(i.count))}`), id === "sector" ? COLORS.brand : COLORS.teal,
-          (index) => `${f.number(items[index].count)} (${f.percent(share(items[index].count))})`),
-      table: { columns: [column, t("analytics.col.count"), t("analytics.col.share")],
-               rows: items.map((i) => [{ text: i.label, value: i.key }, { text: f.number(i.count), value: i.count },
-                                       { text: f.percent(share(i.count)), value: share(i.count) }]) },
-      summary: summaryOf(t, title, items.filter((i) => i.count).map((i) => `${i.label} ${f.number(i.count)}`)),
-      height: id === "budget" ? 240 : Math.max(140, 50 + items.length * 30),
-      empty: total === 0,
-    };
-  };
-  const sector = useMemo(() => breakdown("sector"), [quality, f, t, choices]); // eslint-disable-line react-hooks/exhaustive-deps
-  const budget = useMemo(() => breakdown("budget"), [quality, f, t]); // eslint-disable-line react-hooks/exhaustive-deps
-  const timeline = useMemo(() => breakdown("timeline"), [quality, f, t, choices]); // eslint-disable-line react-hooks/exhaustive-deps
+  const sector = useMemo(() => breakdown("sector", quality, f, t, choices), [quality, f, t, choices]);
+  const budget = useMemo(() => breakdown("budget", quality, f, t, choices), [quality, f, t, choices]);
+  const timeline = useMemo(() => breakdown("timeline", quality, f, t, choices), [quality, f, t, choices]);
 
   // Time series: every day of the period on the axis, days without turns as gaps.
   const series = useMemo(() => {

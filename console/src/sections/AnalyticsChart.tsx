@@ -147,8 +147,7 @@ function ChartCanvas<T extends ChartType>({ config, summary, height }: { config:
       chart.current?.destroy();
       chart.current = null;
     };
-    // Created once; later configs update it in place (below).
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // Created once, from the first config; later ones update it in place (below).
   }, []);
 
   useEffect(() => {
