@@ -266,38 +266,55 @@ def analytics_usage(rng: Range) -> dict:
                  "ON fv.id = c.flow_version_id WHERE c.agency_id = %s AND fv.number = %s)")
         params += [rng.agency_id, rng.flow_version]
     prompt_price, completion_price, currency = _prices()
+    # One pass over the day's turns gives the totals and both percentiles: the
+    # local day is computed once per turn (in the derived table), and each
+    # metric is ranked with its NULLs last so that ranks 1..n are its n
+    # non-null values (nearest rank ⌈p·n⌉, as in _nearest_rank). With the
+    # per-conversation query below, two scans of `turn_usage` where there were
+    # five (bench/README.md).
+    ranked = (
+        "SELECT s.d, s.conversation_id, s.prompt_tokens, s.completion_tokens, s.ttft, s.turn, "
+        "ROW_NUMBER() OVER (PARTITION BY s.d ORDER BY s.ttft IS NULL, s.ttft) AS rn_ttft, "
+        "COUNT(s.ttft) OVER (PARTITION BY s.d) AS n_ttft, "
+        "ROW_NUMBER() OVER (PARTITION BY s.d ORDER BY s.turn IS NULL, s.turn) AS rn_turn, "
+        "COUNT(s.turn) OVER (PARTITION BY s.d) AS n_turn "
+        f"FROM (SELECT {day} AS d, t.conversation_id, t.prompt_tokens, t.completion_tokens, "
+        f"t.first_token_ms AS ttft, t.duration_ms AS turn {base}) s")
     totals = _rows(
-        f"SELECT {day} AS d, COUNT(*), COALESCE(SUM(t.prompt_tokens), 0), COALESCE(SUM(t.completion_tokens), 0), "
-        f"COUNT(DISTINCT t.conversation_id) {base} GROUP BY d ORDER BY d", [*day_params, *params])
-    latency = {}
-    for metric, column in (("first_token_ms", "t.first_token_ms"), ("turn_ms", "t.duration_ms")):
-        ranked = (f"SELECT {day} AS d, {column} AS x, ROW_NUMBER() OVER (PARTITION BY {day} ORDER BY {column}) AS rn, "
-                  f"COUNT(*) OVER (PARTITION BY {day}) AS n {base} AND {column} IS NOT NULL")
-        rows = _rows(
-            f"SELECT r.d, MAX(CASE WHEN r.rn = {_ceil('0.5 * r.n')} THEN r.x END), "
-            f"MAX(CASE WHEN r.rn = {_ceil('0.95 * r.n')} THEN r.x END) "
-            f"FROM ({ranked}) r GROUP BY r.d", [*day_params, *day_params, *day_params, *params])
-        for d, p50, p95 in rows:
-            latency.setdefault(str(d), {})[metric] = {"p50": float(p50) if p50 is not None else None,
-                                                      "p95": float(p95) if p95 is not None else None}
+        "SELECT r.d, COUNT(*), COALESCE(SUM(r.prompt_tokens), 0), COALESCE(SUM(r.completion_tokens), 0), "
+        "COUNT(DISTINCT r.conversation_id), "
+        f"MAX(CASE WHEN r.rn_ttft = {_ceil('0.5 * r.n_ttft')} THEN r.ttft END), "
+        f"MAX(CASE WHEN r.rn_ttft = {_ceil('0.95 * r.n_ttft')} THEN r.ttft END), "
+        f"MAX(CASE WHEN r.rn_turn = {_ceil('0.5 * r.n_turn')} THEN r.turn END), "
+        f"MAX(CASE WHEN r.rn_turn = {_ceil('0.95 * r.n_turn')} THEN r.turn END) "
+        f"FROM ({ranked}) r GROUP BY r.d ORDER BY r.d", [*day_params, *params])
 
     def cost(prompt: int, completion: int) -> float:
         return round((prompt * prompt_price + completion * completion_price) / 1_000_000, 6)
 
+    def percentiles(p50, p95) -> dict:
+        return {"p50": float(p50) if p50 is not None else None, "p95": float(p95) if p95 is not None else None}
+
     days = []
-    for d, turns, prompt, completion, conversations in totals:
-        key = str(d)
-        days.append({"date": key, "turns": turns, "prompt_tokens": int(prompt), "completion_tokens": int(completion),
+    for d, turns, prompt, completion, conversations, ttft50, ttft95, turn50, turn95 in totals:
+        days.append({"date": str(d), "turns": turns, "prompt_tokens": int(prompt), "completion_tokens": int(completion),
                      "cost": cost(int(prompt), int(completion)), "conversations": conversations,
-                     "first_token_ms": latency.get(key, {}).get("first_token_ms", {"p50": None, "p95": None}),
-                     "turn_ms": latency.get(key, {}).get("turn_ms", {"p50": None, "p95": None})})
-    per_lead = _rows(
-        "SELECT l.id, COALESCE(SUM(t.prompt_tokens), 0), COALESCE(SUM(t.completion_tokens), 0) "
-        f"{base.replace('FROM chat_turn t', 'FROM chat_turn t JOIN qualification_lead l ON l.conversation_id = t.conversation_id')} "
-        "GROUP BY l.id ORDER BY SUM(t.prompt_tokens) + SUM(t.completion_tokens) DESC, l.id LIMIT 100", params)
+                     "first_token_ms": percentiles(ttft50, ttft95), "turn_ms": percentiles(turn50, turn95)})
+    # Per conversation first (from the index), then its lead: one lead lookup
+    # per conversation instead of one per turn. Lead is one-to-one with its
+    # conversation, so the rows of the LEFT JOIN are the distinct
+    # conversations and their count (before LIMIT) is `leads`; the few without
+    # a lead sort last and stay out of `per_lead`.
+    per_conversation = _rows(
+        "SELECT l.id, x.p, x.c, COUNT(*) OVER () FROM ("
+        "SELECT t.conversation_id, SUM(t.prompt_tokens) AS p, SUM(t.completion_tokens) AS c "
+        f"{base} GROUP BY t.conversation_id) x "
+        "LEFT JOIN qualification_lead l ON l.conversation_id = x.conversation_id "
+        "ORDER BY l.id IS NULL, x.p + x.c DESC, l.id LIMIT 100", params)
+    leads_total = per_conversation[0][3] if per_conversation else 0
+    per_lead = [(lead_id, p or 0, c or 0) for lead_id, p, c, _ in per_conversation if lead_id is not None]
     prompt_total = sum(d["prompt_tokens"] for d in days)
     completion_total = sum(d["completion_tokens"] for d in days)
-    leads_total = _rows(f"SELECT COUNT(DISTINCT t.conversation_id) {base}", params)[0][0]
     return {
         "range": _range_data(rng),
         "currency": currency,

@@ -8,7 +8,7 @@ import { MonitorSocket, type ConnState } from "./monitor";
 import { BASE, Link, navigate, pathOf, useRoute } from "./router";
 import { SECTIONS } from "./sections";
 import { openConversation } from "./sections/Conversations";
-import { useFirstRunLanding } from "./sections/Setup";
+import { useFirstRunLanding } from "./sections/firstRun";
 import { store } from "./store";
 
 /** /console/invitations/<token>: the link of an invitation email (router.tsx). */

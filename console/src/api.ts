@@ -372,3 +372,21 @@ export async function apiUpload<T>(path: string, method: "POST" | "PUT", form: F
   onProgress?.(1);
   return (xhr.status === 204 || !xhr.responseText ? undefined : JSON.parse(xhr.responseText)) as T;
 }
+
+/** A file the API answers (e.g. `?format=csv`), with the bearer token and the
+ * same refresh-once-on-401 as api(); the file name comes from the response's
+ * Content-Disposition when it gives one. */
+export async function apiBlob(path: string): Promise<{ blob: Blob; filename: string | null }> {
+  const call = (token: string | null) =>
+    fetch("/api/v1/" + path, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  let response = await call(await auth.fresh());
+  if (response.status === 401) {
+    const token = await auth.refresh();
+    if (token === null) throw new ApiError(401, "unauthenticated", "Session expired");
+    response = await call(token);
+  }
+  if (!response.ok) throw await errorFrom(response);
+  const disposition = response.headers.get("Content-Disposition") ?? "";
+  const match = disposition.match(/filename="?([^";]+)"?/);
+  return { blob: await response.blob(), filename: match ? match[1] : null };
+}

@@ -2,6 +2,7 @@ import { createContext, useContext } from "react";
 
 export type Lang = "es" | "en";
 
+import * as analyticsMessages from "./i18n/analytics";
 import * as flowsMessages from "./i18n/flows";
 import * as integrationsMessages from "./i18n/integrations";
 import * as knowledgeMessages from "./i18n/knowledge";
@@ -275,13 +276,13 @@ const coreEn: Record<keyof typeof coreEs, string> = {
 };
 
 const es = {
-  ...coreEs, ...navMessages.es, ...setupMessages.es, ...flowsMessages.es, ...knowledgeMessages.es,
-  ...integrationsMessages.es, ...settingsMessages.es, ...teamMessages.es,
+  ...coreEs, ...navMessages.es, ...analyticsMessages.es, ...setupMessages.es, ...flowsMessages.es,
+  ...knowledgeMessages.es, ...integrationsMessages.es, ...settingsMessages.es, ...teamMessages.es,
 };
 export type Key = keyof typeof es;
 const en: Record<Key, string> = {
-  ...coreEn, ...navMessages.en, ...setupMessages.en, ...flowsMessages.en, ...knowledgeMessages.en,
-  ...integrationsMessages.en, ...settingsMessages.en, ...teamMessages.en,
+  ...coreEn, ...navMessages.en, ...analyticsMessages.en, ...setupMessages.en, ...flowsMessages.en,
+  ...knowledgeMessages.en, ...integrationsMessages.en, ...settingsMessages.en, ...teamMessages.en,
 };
 
 const DICTS: Record<Lang, Record<Key, string>> = { es, en };

@@ -5,18 +5,13 @@
  * keeps open whatever section is shown (so the live list never misses a frame).
  * `minRole` hides the entry from roles that could not use it; the API checks
  * roles anyway, the navigation only avoids offering a screen that would 403. */
-import type { JSX } from "react";
+import { lazy, Suspense, type JSX } from "react";
 
 import type { Me, Role } from "./api";
-import type { Key } from "./i18n";
+import { useI18n, type Key } from "./i18n";
 import type { MonitorSocket } from "./monitor";
+import { AnalyticsSection } from "./sections/AnalyticsSection";
 import { Conversations } from "./sections/Conversations";
-import { Flows } from "./sections/Flows";
-import { Integrations } from "./sections/Integrations";
-import { Knowledge } from "./sections/Knowledge";
-import { Settings } from "./sections/Settings";
-import { Setup } from "./sections/Setup";
-import { Team } from "./sections/Team";
 
 export type SectionProps = { me: Me; rest: string[]; socket: MonitorSocket; resyncs: number };
 
@@ -27,8 +22,34 @@ export type Section = {
   render: (props: SectionProps) => JSX.Element;
 };
 
+/** A section fetched the first time it opens: the conversations screen, which
+ * every staff member opens first, does not download the admin screens. */
+function lazySection(load: () => Promise<(props: SectionProps) => JSX.Element>) {
+  const Screen = lazy(() => load().then((component) => ({ default: component })));
+  return function LazySection(props: SectionProps) {
+    return <Suspense fallback={<SectionLoading />}><Screen {...props} /></Suspense>;
+  };
+}
+
+function SectionLoading() {
+  const { t } = useI18n();
+  return (
+    <main id="main" className="page" tabIndex={-1} aria-busy="true">
+      <div className="page-inner"><p className="muted" role="status">{t("nav.loading")}</p></div>
+    </main>
+  );
+}
+
+const Setup = lazySection(() => import("./sections/Setup").then((m) => m.Setup));
+const Flows = lazySection(() => import("./sections/Flows").then((m) => m.Flows));
+const Knowledge = lazySection(() => import("./sections/Knowledge").then((m) => m.Knowledge));
+const Integrations = lazySection(() => import("./sections/Integrations").then((m) => m.Integrations));
+const Settings = lazySection(() => import("./sections/Settings").then((m) => m.Settings));
+const Team = lazySection(() => import("./sections/Team").then((m) => m.Team));
+
 export const SECTIONS: Section[] = [
   { id: "conversations", label: "nav.conversations", minRole: "viewer", render: Conversations },
+  { id: "analytics", label: "nav.analytics", minRole: "viewer", render: AnalyticsSection },
   { id: "setup", label: "nav.setup", minRole: "admin", render: Setup },
   { id: "flows", label: "nav.flows", minRole: "admin", render: Flows },
   // Viewers and agents see the documents and try searches; only admins change them (the API's roles).

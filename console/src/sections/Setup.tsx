@@ -2,11 +2,10 @@
  * origin → install the widget → a test chat in a live preview → Clientify.
  * Each step is done inline; its state is the API's (GET agency/onboarding),
  * polled while the page is visible so a chat on the real site ticks it off. */
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 
-import { atLeast, type Me } from "../api";
 import { useI18n, type Key } from "../i18n";
-import { Link, navigate, parseRoute, pathOf } from "../router";
+import { Link, pathOf } from "../router";
 import type { SectionProps } from "../sections";
 import * as ss from "./selfservice.api";
 import { BrandingForm, CopyBox, describe, OriginsEditor } from "./SelfServiceForms";
@@ -19,23 +18,6 @@ const STEP_TEXT: Record<ss.StepId, { title: Key; body: Key }> = {
   test_chat: { title: "setup.testChat", body: "setup.testChatBody" },
   clientify: { title: "setup.clientify", body: "setup.clientifyBody" },
 };
-
-/** The console's landing after sign-in: an agency whose widget has not yet
- * run on its site (a new one) starts on the checklist instead of an empty
- * conversation list. Only when the console opens at its root, once. */
-export function useFirstRunLanding(me: Me | null): void {
-  const decided = useRef(false);
-  useEffect(() => {
-    if (!me || decided.current) return;
-    decided.current = true;
-    const atRoot = () => { const r = parseRoute(); return r.section === "conversations" && r.rest.length === 0; };
-    if (!atLeast(me.role, "admin") || !atRoot()) return;
-    ss.getOnboarding().then((status) => {
-      const installed = status.steps.find((s) => s.id === "install")?.done;
-      if (!status.complete && !installed && atRoot()) navigate(pathOf("setup"), { replace: true });
-    }, () => undefined);
-  }, [me]);
-}
 
 export function Setup(_props: SectionProps) {
   const { t } = useI18n();
