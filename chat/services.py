@@ -27,7 +27,7 @@ from project.ratelimit import window_hit
 from project.search import search_tokens
 from chat.guard import looks_like_injection
 from tenancy.actors import StaffActor, VisitorActor
-from tenancy.origins import origin_allowed_for_widget
+from tenancy.origins import origin_allowed, origin_allowed_for_widget
 from tenancy.selectors import agency_origin_patterns, widget_key_resolve
 
 
@@ -138,23 +138,26 @@ def widget_session_open(
     Refuses (403, nothing created) an unknown or revoked key, a missing Origin
     and an origin the agency has not allowed; 429 past the per-IP session rate.
     `own_base` is this service's base URL: its origin (the console's widget
-    preview) is allowed for every agency, and the conversation keeps it as its
+    preview) is allowed for every agency. A conversation opened from there is
+    staff trying the chat, not a lead: it is a preview (`is_preview`: no CRM,
+    webhook, strategy or analytics, not in the staff list) and keeps that
     origin, so it never counts as the widget being installed on a site.
     """
     widget_key = widget_key_resolve(key)
     if widget_key is None:
         raise Forbidden("Clave de widget no válida o revocada.", code="invalid_key")
-    if not origin or not origin_allowed_for_widget(origin, agency_origin_patterns(widget_key.agency_id),
-                                                   base_url=own_base):
+    patterns = agency_origin_patterns(widget_key.agency_id)
+    if not origin or not origin_allowed_for_widget(origin, patterns, base_url=own_base):
         raise Forbidden("Este sitio web no está autorizado para este widget.", code="origin_not_allowed")
+    is_preview = not origin_allowed(origin, patterns)
     agency = widget_key.agency
 
     visitor = visitor_token_verify(visitor_token) if visitor_token else None
     if visitor is not None and visitor.agency_id == agency.id:
         with scope(agency=agency.id):
-            # A preview's token resumes nothing here: previews run in the console only.
+            # A preview resumes only in the console's preview, a lead's chat only on a site.
             conversation = Conversation.objects.filter(
-                id=visitor.conversation_id, visitor_id=visitor.visitor_id, is_preview=False
+                id=visitor.conversation_id, visitor_id=visitor.visitor_id, is_preview=is_preview
             ).exclude(status=Conversation.Status.CLOSED).first()
         if conversation is not None:
             from qualification.services import qualification_policy_refresh
@@ -185,6 +188,7 @@ def widget_session_open(
             page_url=(page_url or "")[:500],
             origin=origin[:255],
             server_base=server_base[:255],
+            is_preview=is_preview,
         )
         from qualification.services import lead_start
 

@@ -152,8 +152,8 @@ def onboarding_status(actor: StaffActor, *, base_url: str) -> dict:
             "branding": any("branding" in (data or {}).get("fields", []) for data in updates),
             "origin": AllowedOrigin.objects.exists(),
             # Sessions only open from allowed origins: one means the widget is on a site
-            # (the console's own preview of it does not count).
-            "install": Conversation.objects.exclude(origin=service_origin(base_url)).exists(),
+            # (the console's previews of it, on the service's own origin, do not count).
+            "install": Conversation.objects.filter(is_preview=False).exclude(origin=service_origin(base_url)).exists(),
             "test_chat": Turn.objects.filter(role=Turn.Role.LEAD).exists(),
             "clientify": _clientify_connected(actor.agency_id),
         }

@@ -10,6 +10,7 @@ import httpx
 import pytest
 import websockets
 from asgiref.sync import sync_to_async
+from django_scopes import scopes_disabled
 
 from tests.integration.conftest import LeadSocket, close_code
 
@@ -39,6 +40,23 @@ def test_own_origin_opens_a_preview_session_that_is_not_an_install(make_agency, 
                          text="Hola")
     steps = _done(admin)
     assert steps["test_chat"] is True and steps["install"] is False
+    # Staff trying the chat is no lead: a preview, out of the staff list (and so of CRM and analytics).
+    from chat.models import Conversation
+
+    conversation_id = session.json()["conversation"]
+    with scopes_disabled():
+        assert Conversation.objects.get(id=conversation_id).is_preview is True
+    listed = [c["id"] for c in admin.get("/api/v1/conversations/").json()["results"]]
+    assert conversation_id not in listed
+    # The preview resumes in the preview; on the agency's site its token starts a real conversation.
+    token = session.json()["visitor_token"]
+    again = widget_session(client, a.key.key, origin="https://app.markezy.example", visitor_token=token)
+    assert again.status_code in (200, 201) and again.json()["conversation"] == conversation_id
+    assert admin.post("/api/v1/origins/", {"origin": "https://cliente.example"}, format="json").status_code == 201
+    site = widget_session(client, a.key.key, origin="https://cliente.example", visitor_token=token)
+    assert site.status_code == 201 and site.json()["conversation"] != conversation_id
+    with scopes_disabled():
+        assert Conversation.objects.get(id=site.json()["conversation"]).is_preview is False
 
 
 def test_own_origin_without_public_base_url_is_the_requests(make_agency, client, widget_session, settings):
