@@ -45,7 +45,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
+from chat.consumers import LeadConsumer  # noqa: E402
 
 from chat.hub import Outbox, Sink, hub  # noqa: E402
 from chat.llm.base import LLMProvider, ReplyRequest  # noqa: E402
@@ -88,6 +88,26 @@ class FakeReads:
             raise StopAsyncIteration from None
 
 
+def sdk_reads(chunks: list[bytes]):
+    """The same reads through the layers the SDK's `iter_bytes()` adds (its own
+    generator, httpx's aiter_bytes/aiter_raw, the transport's stream): the path
+    before chat.llm.openai_provider read aiohttp's body directly."""
+    import httpx2
+
+    class Transport(httpx2.AsyncByteStream):
+        async def __aiter__(self):
+            async for chunk in FakeReads(chunks):
+                yield chunk
+
+    response = httpx2.Response(200, headers={"content-type": "text/event-stream"}, stream=Transport())
+
+    async def iter_bytes():
+        async for chunk in response.aiter_bytes():
+            yield chunk
+
+    return iter_bytes().__aiter__()
+
+
 class _Manager:
     async def __aexit__(self, *exc) -> None:
         return None
@@ -96,20 +116,20 @@ class _Manager:
 class FakeProvider(LLMProvider):
     name = "openai"
 
-    def __init__(self, chunks: list[bytes]):
+    def __init__(self, chunks: list[bytes], sdk: bool):
         self.chunks = chunks
+        self.sdk = sdk
 
     async def stream_reply(self, request):
-        return _SSEStream(_Manager(), None, FakeReads(self.chunks), 10.0, "bench")
+        reads = sdk_reads(self.chunks) if self.sdk else FakeReads(self.chunks)
+        return _SSEStream(_Manager(), None, reads, 10.0, "bench")
 
     async def complete_json(self, **kwargs):
         raise NotImplementedError
 
 
-class Socket(AsyncWebsocketConsumer):
-    """A consumer as Channels runs it, down to the server's first step."""
-
-    channel_layer_alias = "__hub_only__"
+class Socket(LeadConsumer):
+    """The lead's consumer as Channels runs it, down to the server's first step."""
 
     def __init__(self):
         super().__init__()
@@ -121,6 +141,8 @@ class Socket(AsyncWebsocketConsumer):
             self.bytes += len(message["text"].encode("utf8"))
 
         self.base_send = base_send
+        # What the consumer hands its Sink (Channels' send() before the hub had its own).
+        self.frame_sender = getattr(self, "send_text", self.send)
 
 
 async def one_round(args, chunks: list[bytes], null: bool) -> tuple[float, int, int]:
@@ -129,22 +151,22 @@ async def one_round(args, chunks: list[bytes], null: bool) -> tuple[float, int, 
     staff = None
     if args.staff:
         staff = Socket()
-        outbox = Outbox(staff.send, window=0.04)
+        outbox = Outbox(staff.frame_sender, window=0.04)
     for conv in convs:
         for _ in range(args.sockets):
             socket = Socket()
             sockets.append(socket)
-            sink = Sink(socket.send, conv)
+            sink = Sink(socket.frame_sender, conv)
             await hub.attach(sink)
             await sink.go_live([], None)
         if staff is not None:
-            sink = Sink(staff.send, conv, staff=True, tag=True, outbox=outbox)
+            sink = Sink(staff.frame_sender, conv, staff=True, tag=True, outbox=outbox)
             await hub.attach(sink)
             await sink.go_live([], None)
     if staff is not None:
         sockets.append(staff)
     plan = ReplyPlan(messages=[{"role": "user", "content": "hola"}], scripted="")
-    provider = FakeProvider(chunks)
+    provider = FakeProvider(chunks, args.sdk_reads)
     request = ReplyRequest(messages=plan.messages, scripted="")
 
     async def null_stream() -> None:
@@ -203,6 +225,8 @@ def main() -> None:
     parser.add_argument("--sockets", type=int, default=1, help="lead sockets per conversation")
     parser.add_argument("--staff", action="store_true", help="one staff monitor subscribed to every conversation")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--sdk-reads", action="store_true",
+                        help="read the upstream through the SDK's iter_bytes() layers (the path before direct reads)")
     parser.add_argument("--bare", action="store_true", help="one round without warm-up or null round (callgrind)")
     asyncio.run(main_async(parser.parse_args()))
 

@@ -445,9 +445,20 @@ class Hub:
         offset = turn.append(piece)
         sinks = self.sinks.get(conversation_id)
         if sinks:
-            frame = {"type": "turn.delta", "turn": turn.turn_id, "offset": offset, "text": piece}
+            turn_id = turn.turn_id
+            frame = {"type": "turn.delta", "turn": turn_id, "offset": offset, "text": piece}
+            encoded = None
             for sink in tuple(sinks):
-                await sink.deliver(frame)
+                if (sink.buffer is None and sink.outbox is None and not sink.tag
+                        and sink.offsets.get(turn_id) == offset and turn_id not in sink.completed):
+                    # The usual case: a live socket that has the turn up to here takes the
+                    # delta as it is, encoded once for every such socket of the conversation.
+                    if encoded is None:
+                        encoded = orjson.dumps(frame).decode()
+                    sink.offsets[turn_id] = offset + len(piece)
+                    await sink.send_text(encoded)
+                else:
+                    await sink.deliver(frame)
         if self.remote.get(conversation_id):
             pending = self.pending.get(conversation_id)
             if pending is None:
