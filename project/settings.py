@@ -152,7 +152,9 @@ if REDIS_URL:
         # the default 100 before messages are dropped.
         "capacity": env_int("CHANNEL_CAPACITY", 5000),
         "expiry": 60,
-        "group_expiry": 86400,
+        # Hubs renew their memberships every third of this (chat.hub): a dead
+        # process stops receiving group messages within 15 minutes, not a day.
+        "group_expiry": env_int("CHANNEL_GROUP_EXPIRY", 900),
     }
     if FIELD_ENCRYPTION_KEYS:
         # Frames carry personal data; they are encrypted while they sit in Redis.
