@@ -147,6 +147,7 @@ class LeadConsumer(_JsonSocket):
         self.sink: Sink | None = None
         self.origin = _header(self.scope, b"origin")
         self.strikes = 0
+        self.quota_ok_at: float | None = None
         await super().connect()
         if not self.origin:
             await self.close(code=CLOSE_FORBIDDEN)
@@ -219,6 +220,7 @@ class LeadConsumer(_JsonSocket):
                 return
             if not await self._within_rate():
                 return
+            self.quota_ok_at = None
             hints = await self._llm_hints(text)
             from chat.llm.registry import provider_for_agency
 
@@ -237,7 +239,7 @@ class LeadConsumer(_JsonSocket):
                                                 "reason": "possible_prompt_injection"}, staff_only=True)
             if effects.reply is not None:
                 start_reply(conversation_id=conv, agency_id=agency, plan=effects.reply, agency_settings=self.agency_settings,
-                            origin_patterns=self.origin_patterns)
+                            origin_patterns=self.origin_patterns, quota_ok_at=self.quota_ok_at)
         elif kind == "stop":
             await hub.request_stop(conv, reason="stop")
         elif kind == "edit":
@@ -277,6 +279,7 @@ class LeadConsumer(_JsonSocket):
             return None
         if await over_quota(self.visitor.agency_id, self.agency_settings):
             return None
+        self.quota_ok_at = time.monotonic()
         context = await database_sync_to_async(qualification_context)(visitor=self.visitor)
         if context is None:
             return None
