@@ -286,6 +286,47 @@ async def idle_socket_bytes(base: str, ws_base: str, key: str, proc: psutil.Proc
     return (after - before) / n
 
 
+def service_counts() -> dict[str, int]:
+    """SQL statements MariaDB answered and Redis commands by name, so far: the
+    per-turn cost of the measured phase, which no load on the machine changes."""
+    import MySQLdb
+    import redis
+    from urllib.parse import urlparse
+
+    u = urlparse(os.environ["DATABASE_URL"])
+    conn = MySQLdb.connect(host=u.hostname, port=u.port, user=u.username, passwd=u.password)
+    try:
+        cur = conn.cursor()
+        cur.execute("SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions', 'Com_select', 'Com_insert', 'Com_update', "
+                    "'Com_commit', 'Com_admin_commands')")
+        counts = {f"sql:{k}": int(v) for k, v in cur.fetchall()}
+    finally:
+        conn.close()
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    for name, stats in client.info("commandstats").items():
+        counts[f"redis:{name.removeprefix('cmdstat_')}"] = int(stats["calls"])
+    client.close()
+    # Our own two reads above count once each; the bench subtracts nothing else.
+    return counts
+
+
+def start_perf_stat(pid: int, results_dir: Path):
+    out = results_dir / f"perf-stat-{pid}-{time.time_ns()}.txt"
+    return subprocess.Popen(["perf", "stat", "-x", ",", "-o", str(out), "-e", "raw_syscalls:sys_enter,context-switches",
+                             "-p", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out
+
+
+def stop_perf_stat(perf: subprocess.Popen, out: Path) -> dict[str, int]:
+    perf.send_signal(2)
+    perf.wait(10)
+    counts = {}
+    for line in out.read_text().splitlines():
+        parts = line.split(",")
+        if len(parts) > 2 and parts[0].strip().isdigit():
+            counts[parts[2]] = int(parts[0])
+    return counts
+
+
 def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
     lag, base_lag = result["lag_ms"], (baseline or {}).get("lag_ms", [])
     lines = [f"## {name}"]
@@ -308,6 +349,25 @@ def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
                      f"  gaps {result['monitor_gaps']}  duplicates {result['monitor_duplicates']}")
     lines.append(f"  web process: CPU {result['cpu_s']:.1f} s over {result['elapsed_s']:.1f} s "
                  f"({result.get('cpu_measured_s', float('nan')):.1f} s in the measured phase), RSS {result['rss_mb']:.0f} MB")
+    # Figures a busy machine does not move much: cost per relayed token and per turn.
+    tokens = len(lag) + len(ttft)
+    turns = max(len(ttft), 1)
+    if tokens and result.get("cpu_measured_s") is not None:
+        lines.append(f"  measured phase: {1e6 * result['cpu_measured_s'] / tokens:.0f} µs of web-process CPU per relayed"
+                     f" token ({tokens} tokens, {turns} turns, message handling included)")
+    counts = result.get("counts")
+    if counts:
+        sql = {k[4:]: v for k, v in counts.items() if k.startswith("sql:") and v}
+        redis_cmds = {k[6:]: v for k, v in counts.items() if k.startswith("redis:") and v}
+        lines.append("  per turn: SQL statements {:.1f} ({})".format(
+            sql.get("Questions", 0) / turns, ", ".join(f"{k} {v / turns:.1f}" for k, v in sorted(sql.items()) if k != "Questions")))
+        lines.append("  per turn: Redis commands {:.1f} ({})".format(
+            sum(redis_cmds.values()) / turns,
+            ", ".join(f"{k} {v / turns:.1f}" for k, v in sorted(redis_cmds.items(), key=lambda kv: -kv[1]))))
+    sys_counts = result.get("syscalls")
+    if sys_counts:
+        lines.append("  per relayed token: {:.1f} syscalls, {:.2f} context switches (web process, perf stat)".format(
+            sys_counts.get("raw_syscalls:sys_enter", 0) / max(tokens, 1), sys_counts.get("context-switches", 0) / max(tokens, 1)))
     return lines
 
 
@@ -417,16 +477,21 @@ async def main_async(args) -> int:
                             continue
                         profiler = []
                         cpu_at_measure = []
+                        counts_at_measure = []
+                        perf_stat = []
 
                         def on_measure() -> None:
                             # Every lead connected and past its opening: the measured phase starts.
                             cpu_at_measure.append(proc.cpu_times())
+                            counts_at_measure.append(service_counts())
+                            if args.syscalls:
+                                perf_stat.append(start_perf_stat(web.pid, results_dir))
                             if args.profile:
                                 out = results_dir / (f"profile-{server.replace('/', '_')}-{n}-{arrival}"
                                                      f"{'-monitor' if with_monitor else ''}-{time.strftime('%H%M%S')}.txt")
                                 profiler.append(subprocess.Popen(
                                     [str(Path(PY).parent / "py-spy"), "record", "--pid", str(web.pid), "--format",
-                                     "raw", "--rate", "200", "--output", str(out), "--nonblocking"],
+                                     "raw", "--rate", "200", "--gil", "--output", str(out), "--nonblocking"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
                         cpu0 = proc.cpu_times()
@@ -434,6 +499,11 @@ async def main_async(args) -> int:
                                                          token if with_monitor else None, spread_s, monitor_ws_base,
                                                          on_measure)
                         cpu1 = proc.cpu_times()
+                        counts1 = service_counts()
+                        if perf_stat:
+                            result["syscalls"] = stop_perf_stat(*perf_stat[0])
+                        if counts_at_measure:
+                            result["counts"] = {k: counts1[k] - counts_at_measure[0].get(k, 0) for k in counts1}
                         for p in profiler:
                             p.send_signal(2)
                             p.wait(30)
@@ -492,6 +562,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="measure the servers this many times, alternating")
     parser.add_argument("--monitor-remote", action="store_true",
                         help="connect the staff monitor to a second web process (the hub's cross-process path)")
+    parser.add_argument("--syscalls", action="store_true",
+                        help="count the web process's syscalls and context switches in the measured phase (perf stat)")
     parser.add_argument("--profile", action="store_true",
                         help="record a py-spy profile of the web process per scenario into bench/results/")
     sys.exit(asyncio.run(main_async(parser.parse_args())))

@@ -87,8 +87,13 @@ class _JsonSocket(AsyncWebsocketConsumer):
         if self._auth_timer is not None:
             self._auth_timer.cancel()
 
+    def send_text(self, text: str):
+        """One text frame, straight to the server: the hub's hot path skips
+        Channels' two `send()` layers (CONTRACT frames are always text)."""
+        return self.base_send({"type": "websocket.send", "text": text})
+
     async def send_json(self, frame: dict) -> None:
-        await self.send(text_data=orjson.dumps(frame).decode())
+        await self.send_text(orjson.dumps(frame).decode())
 
     async def send_error(self, code: str, message: str) -> None:
         await self.send_json(F.error_frame(code, message))
@@ -142,6 +147,7 @@ class LeadConsumer(_JsonSocket):
         self.sink: Sink | None = None
         self.origin = _header(self.scope, b"origin")
         self.strikes = 0
+        self.quota_ok_at: float | None = None
         await super().connect()
         if not self.origin:
             await self.close(code=CLOSE_FORBIDDEN)
@@ -170,7 +176,7 @@ class LeadConsumer(_JsonSocket):
         self.agency_settings = conversation.agency_settings
         self.origin_patterns = patterns
         conv = str(visitor.conversation_id)
-        self.sink = Sink(self.send, conv, last_seq=last_seq, key_id=self.key_id)
+        self.sink = Sink(self.send_text, conv, last_seq=last_seq, key_id=self.key_id)
         await hub.register_lead(str(visitor.agency_id), self)
         await hub.attach(self.sink)
         replay = await database_sync_to_async(conversation_replay)(
@@ -225,6 +231,7 @@ class LeadConsumer(_JsonSocket):
                 return
             if not await self._within_rate():
                 return
+            self.quota_ok_at = None
             hints = await self._llm_hints(text)
             from chat.llm.registry import provider_for_agency
 
@@ -243,7 +250,7 @@ class LeadConsumer(_JsonSocket):
                                                 "reason": "possible_prompt_injection"}, staff_only=True)
             if effects.reply is not None:
                 start_reply(conversation_id=conv, agency_id=agency, plan=effects.reply, agency_settings=self.agency_settings,
-                            origin_patterns=self.origin_patterns)
+                            origin_patterns=self.origin_patterns, quota_ok_at=self.quota_ok_at)
         elif kind == "stop":
             await hub.request_stop(conv, reason="stop")
         elif kind == "edit":
@@ -283,6 +290,7 @@ class LeadConsumer(_JsonSocket):
             return None
         if await over_quota(self.visitor.agency_id, self.agency_settings):
             return None
+        self.quota_ok_at = time.monotonic()
         context = await database_sync_to_async(qualification_context)(visitor=self.visitor)
         if context is None:
             return None
@@ -328,7 +336,7 @@ class MonitorConsumer(_JsonSocket):
         self.subscriptions: dict[str, Sink] = {}
         self._recheck: asyncio.Task | None = None
         # Every frame to this socket goes through one outbox, so they keep their order.
-        self.outbox = Outbox(self.send, window=settings.CHAT_STAFF_WINDOW_MS / 1000)
+        self.outbox = Outbox(self.send_text, window=settings.CHAT_STAFF_WINDOW_MS / 1000)
         await super().connect()
 
     async def send_json(self, frame: dict) -> None:
@@ -430,7 +438,7 @@ class MonitorConsumer(_JsonSocket):
             return
         actor = self.actor
         conversation = await database_sync_to_async(access_conversation)(actor, conversation_id)
-        sink = Sink(self.send, conv, staff=True, tag=True, outbox=self.outbox)
+        sink = Sink(self.send_text, conv, staff=True, tag=True, outbox=self.outbox)
         self.subscriptions[conv] = sink
         await hub.attach(sink)
         replay = await database_sync_to_async(conversation_replay)(

@@ -310,6 +310,7 @@ class Hub:
         self.groups: set[str] = set()
         self._reader: asyncio.Task | None = None
         self._flusher: asyncio.Task | None = None
+        self._refresher: asyncio.Task | None = None
         self._flush_wakeup: asyncio.Event | None = None
         self._start_lock: asyncio.Lock | None = None
 
@@ -339,6 +340,7 @@ class Hub:
             self._flush_wakeup = asyncio.Event()
             self._reader = loop.create_task(self._read_forever(), name="hub-reader")
             self._flusher = loop.create_task(self._flush_forever(), name="hub-flusher")
+            self._refresher = loop.create_task(self._refresh_forever(), name="hub-group-refresher")
 
     async def _join(self, group: str) -> None:
         if group not in self.groups:
@@ -445,9 +447,20 @@ class Hub:
         offset = turn.append(piece)
         sinks = self.sinks.get(conversation_id)
         if sinks:
-            frame = {"type": "turn.delta", "turn": turn.turn_id, "offset": offset, "text": piece}
+            turn_id = turn.turn_id
+            frame = {"type": "turn.delta", "turn": turn_id, "offset": offset, "text": piece}
+            encoded = None
             for sink in tuple(sinks):
-                await sink.deliver(frame)
+                if (sink.buffer is None and sink.outbox is None and not sink.tag
+                        and sink.offsets.get(turn_id) == offset and turn_id not in sink.completed):
+                    # The usual case: a live socket that has the turn up to here takes the
+                    # delta as it is, encoded once for every such socket of the conversation.
+                    if encoded is None:
+                        encoded = orjson.dumps(frame).decode()
+                    sink.offsets[turn_id] = offset + len(piece)
+                    await sink.send_text(encoded)
+                else:
+                    await sink.deliver(frame)
         if self.remote.get(conversation_id):
             pending = self.pending.get(conversation_id)
             if pending is None:
@@ -552,6 +565,26 @@ class Hub:
                 await self._flush()
             except Exception:  # noqa: BLE001
                 log.exception("fanout_flush_failed")
+
+    async def _refresh_forever(self) -> None:
+        """Renew this process's group memberships well within the layer's
+        group_expiry. A process that dies without leaving its groups (a crash,
+        a replaced replica) then drops out of them after group_expiry instead
+        of being sent, and queued in Redis, every group message of its old
+        conversations and agencies for a day (seen in bench_stream as extra
+        zadd/eval per turn after a previous web process of the same run)."""
+        expiry = getattr(self.layer, "group_expiry", None)
+        if not expiry:
+            return
+        while True:
+            await asyncio.sleep(expiry / 3)
+            for group in tuple(self.groups):
+                try:
+                    if group in self.groups:
+                        await self.layer.group_add(group, self.channel)
+                except Exception as exc:  # noqa: BLE001 - Redis restarting: the next round renews
+                    log.warning("hub_group_refresh_failed", group=group, error=str(exc))
+                    break
 
     async def _read_forever(self) -> None:
         while True:

@@ -25,6 +25,9 @@ from project import metrics
 
 log = structlog.get_logger(__name__)
 
+# A quota check this recent (the lead socket's, for the same message) stands for the runner's.
+QUOTA_CHECK_REUSE_SECONDS = 1.0
+
 # conversation id -> the runner streaming in this process
 runners: dict[str, "TurnRunner"] = {}
 _tasks: set[asyncio.Task] = set()
@@ -39,8 +42,10 @@ def _breaker():
 
 class TurnRunner:
     def __init__(self, *, conversation_id: str, agency_id: str, plan: ReplyPlan, agency_settings: dict | None = None,
-                 origin_patterns: list[str] | None = None):
+                 origin_patterns: list[str] | None = None, quota_ok_at: float | None = None):
         self.conversation_id = conversation_id
+        # When the lead's socket found the agency under its quota (monotonic time), for this message.
+        self.quota_ok_at = quota_ok_at
         self.agency_id = agency_id
         self.plan = plan
         self.agency_settings = agency_settings or {}
@@ -70,8 +75,10 @@ class TurnRunner:
 
             provider = provider_for_agency(self.agency_settings)
             breaker = _breaker()
+            # The socket checked the quota for this very message a moment ago: one Redis read, not two.
+            checked = self.quota_ok_at is not None and time.monotonic() - self.quota_ok_at < QUOTA_CHECK_REUSE_SECONDS
             if provider.name != "offline" and (
-                await over_quota(self.agency_id, self.agency_settings) or not breaker.allow(self.agency_id)
+                (not checked and await over_quota(self.agency_id, self.agency_settings)) or not breaker.allow(self.agency_id)
             ):
                 provider = OfflineProvider()
             request = ReplyRequest(messages=self.plan.messages, scripted=self.plan.scripted)
@@ -241,7 +248,7 @@ async def _close_quietly(stream) -> None:
 
 
 def start_reply(*, conversation_id: str, agency_id: str, plan: ReplyPlan, agency_settings: dict | None = None,
-                origin_patterns: list[str] | None = None) -> None:
+                origin_patterns: list[str] | None = None, quota_ok_at: float | None = None) -> None:
     """Queue an assistant reply for a conversation. Replies of one conversation
     run one after another; a new one first stops the one streaming (what was
     said so far is kept)."""
@@ -251,7 +258,7 @@ def start_reply(*, conversation_id: str, agency_id: str, plan: ReplyPlan, agency
         current.stop(reason="superseded")
     previous = _chains.get(conversation_id)
     runner = TurnRunner(conversation_id=conversation_id, agency_id=agency_id, plan=plan, agency_settings=agency_settings,
-                        origin_patterns=origin_patterns)
+                        origin_patterns=origin_patterns, quota_ok_at=quota_ok_at)
 
     async def chained() -> None:
         if previous is not None and not previous.done():

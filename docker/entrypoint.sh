@@ -88,7 +88,17 @@ case "${role}" in
     fi
     # The socket frame limit sits above the app's own (CHAT_MAX_FRAME_BYTES,
     # 16 KiB) so the app answers an oversized frame with its 4413 close code;
-    # daphne's limit only stops memory exhaustion before the app sees a frame.
+    # the server's limit only stops memory exhaustion before the app sees a frame.
+    if [[ "${ASGI_SERVER:-daphne}" == "uvicorn" ]]; then
+      # Same app, same limits and pings; about half daphne's CPU per WebSocket
+      # frame (twisted registers and unregisters a writer per frame): bench/README.md.
+      exec uvicorn --host 0.0.0.0 --port 8000 --proxy-headers --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-*}" \
+        --http httptools --ws websockets-sansio --loop asyncio --lifespan off \
+        --ws-max-size "${WEBSOCKET_MAX_MESSAGE_BYTES:-65536}" \
+        --ws-ping-interval 20 --ws-ping-timeout 30 \
+        --timeout-graceful-shutdown 10 --no-server-header --no-access-log \
+        project.asgi:application "$@"
+    fi
     exec daphne -b 0.0.0.0 -p 8000 --proxy-headers \
       --websocket_timeout 86400 --websocket_connect_timeout 10 \
       --websocket-max-message-size "${WEBSOCKET_MAX_MESSAGE_BYTES:-65536}" \

@@ -92,6 +92,8 @@ def configure_logging(*, level: str, fmt: str) -> None:
                 "django.db.backends": {"level": "WARNING"},
                 "daphne": {"level": "WARNING"},
                 "httpx": {"level": "WARNING"},
+                # The OpenAI SDK's vendored httpx logs every request at INFO: two lines per lead message.
+                "httpx2": {"level": "WARNING"},
                 "celery": {"level": "INFO"},
                 # WeasyPrint logs every layout step at INFO (~30 lines a PDF).
                 "weasyprint": {"level": "WARNING"},

@@ -118,6 +118,8 @@ if DATABASE_URL:
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
     _db["CONN_HEALTH_CHECKS"] = True
     if _db["ENGINE"] == "django.db.backends.mysql":
+        # Django's backend, pinging only connections that sat idle (project/db/mysql/base.py).
+        _db["ENGINE"] = "project.db.mysql"
         _db.setdefault("OPTIONS", {}).update(
             {
                 "charset": "utf8mb4",
@@ -134,6 +136,7 @@ else:
     }
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+DB_HEALTH_CHECK_IDLE_SECONDS = float(env_str("DB_HEALTH_CHECK_IDLE_SECONDS", "5"))
 
 # --- Redis, channel layer, cache --------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
@@ -149,13 +152,15 @@ if REDIS_URL:
         # the default 100 before messages are dropped.
         "capacity": env_int("CHANNEL_CAPACITY", 5000),
         "expiry": 60,
-        "group_expiry": 86400,
+        # Hubs renew their memberships every third of this (chat.hub): a dead
+        # process stops receiving group messages within 15 minutes, not a day.
+        "group_expiry": env_int("CHANNEL_GROUP_EXPIRY", 900),
     }
     if FIELD_ENCRYPTION_KEYS:
         # Frames carry personal data; they are encrypted while they sit in Redis.
         _layer_config["symmetric_encryption_keys"] = FIELD_ENCRYPTION_KEYS
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": _layer_config}
+        "default": {"BACKEND": "project.channel_layer.HubRedisChannelLayer", "CONFIG": _layer_config}
     }
     CACHES = {
         "default": {

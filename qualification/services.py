@@ -603,7 +603,10 @@ def qualification_context(*, visitor: VisitorActor) -> dict | None:
     from chat.selectors import conversation_lead_cached
 
     with scope(agency=visitor.agency_id):
-        conversation = access_conversation(visitor, visitor.conversation_id, with_lead=True)
+        # Only what is returned: this read runs before every message a real LLM answers.
+        conversation = access_conversation(visitor, visitor.conversation_id, with_lead=True, only=(
+            "agency_id", "visitor_id", "owner_kind", "step", "flow_version_id", "lead__answers", "lead__consent_granted",
+            "lead__conversation_id"))
         if conversation.owner_kind != Conversation.Owner.BOT:
             return None
         lead = conversation_lead_cached(conversation)

@@ -49,7 +49,7 @@ def _test_database_url() -> str:
     from django.conf import settings
 
     db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.mysql":
+    if db["ENGINE"] not in ("django.db.backends.mysql", "project.db.mysql"):
         pytest.fail("integration tests need MariaDB: run them through scripts/test.sh")
     return f"mysql://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
