@@ -60,6 +60,8 @@ _PARAMS = [
     OpenApiParameter("from", OpenApiTypes.DATE, description="first day, agency time zone (default: 29 days before `to`)"),
     OpenApiParameter("to", OpenApiTypes.DATE, description="last day, inclusive (default: today)"),
     OpenApiParameter("flow_version", int, description="only conversations on this flow version number"),
+    OpenApiParameter("page", str, description="only conversations that started on this source page (a URL prefix; "
+                                              "the funnel's `pages` lists the range's pages)"),
     OpenApiParameter("format", str, enum=["json", "csv"]),
 ]
 
@@ -89,13 +91,17 @@ class _AnalyticsApi(AgencyAPIView):
                 version = int(raw_version)
             else:
                 errors["flow_version"] = ["Debe ser un número de versión."]
+        page = (request.query_params.get("page") or "").strip()
+        if len(page) > 500:
+            errors["page"] = ["Como mucho 500 caracteres."]
         if not errors and dates["from"] and dates["to"] and dates["from"] > dates["to"]:
             errors["from"] = ["`from` no puede ser posterior a `to`."]
         if not errors and dates["from"] and dates["to"] and (dates["to"] - dates["from"]).days > 366:
             errors["to"] = ["El intervalo máximo es de un año."]
         if errors:
             raise ApplicationError("Parámetros no válidos.", code="validation_error", fields=errors)
-        rng = selectors.analytics_range(self.actor, first=dates["from"], last=dates["to"], flow_version=version)
+        rng = selectors.analytics_range(self.actor, first=dates["from"], last=dates["to"], flow_version=version,
+                                          page=page or None)
         data = self.compute(rng)
         if request.accepted_renderer.format == "csv":
             return _csv(data, self.name)

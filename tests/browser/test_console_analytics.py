@@ -36,9 +36,9 @@ def _num(value: str):
     return None if value in ("", None) else float(value)
 
 
-def _expected(client, first: str, last: str) -> dict:
+def _expected(client, first: str, last: str, **extra) -> dict:
     """What each table must hold, straight from the API for the same period."""
-    params = {"from": first, "to": last}
+    params = {"from": first, "to": last, **extra}
     funnel = client.get("/api/v1/analytics/funnel", params).json()
     quality = client.get("/api/v1/analytics/quality", params).json()
     usage = client.get("/api/v1/analytics/usage", params).json()
@@ -88,6 +88,13 @@ def test_dashboard_shows_the_api_numbers_for_each_period_in_both_languages(
     a = dataset["a"]
     # The second qualified lead arrived 20 days ago: the last 7 days leave it out.
     _older(dataset["leads"][1], 20)
+    # Two conversations started on the prices page (one with a campaign's query string).
+    from chat.models import Conversation
+
+    c4, c5 = dataset["conversations"][3:5]
+    with scopes_disabled():
+        Conversation.objects.filter(id=c4.id).update(page_url="https://a.example/precios?utm_source=ads")
+        Conversation.objects.filter(id=c5.id).update(page_url="https://a.example/precios")
     client, _ = login(a.viewer)
     d2, today = dataset["d2"].isoformat(), dataset["today"].isoformat()
 
@@ -127,6 +134,16 @@ def test_dashboard_shows_the_api_numbers_for_each_period_in_both_languages(
 
         default_range = settled()
         shown_30 = read()
+        # One source page: the numbers become that page's, then all pages again.
+        pages = page.locator('select[data-filter="page"] option').all_inner_texts()
+        before = page.locator('[data-kpi="leads"]').get_attribute("data-value")
+        page.locator('select[data-filter="page"]').select_option("https://a.example/precios")
+        page.wait_for_function("v => document.querySelector('[data-kpi=leads]').dataset.value !== v", arg=before)
+        page.locator(".analytics-body:not(.busy)").wait_for()
+        shown_page = read()
+        page.locator('select[data-filter="page"]').select_option("")
+        page.wait_for_function("v => document.querySelector('[data-kpi=leads]').dataset.value === v", arg=before)
+        page.locator(".analytics-body:not(.busy)").wait_for()
         funnel_30 = canvas("funnel")
         labels_es = {
             "aria": page.locator('[data-chart="funnel"] canvas').get_attribute("aria-label"),
@@ -161,6 +178,7 @@ def test_dashboard_shows_the_api_numbers_for_each_period_in_both_languages(
         page.get_by_label("Desde", exact=True).fill(d2)
         range_custom = settled(range_7)
         shown_custom = read()
+
 
         # The CSV is the API's, with the period on screen.
         with page.expect_download() as info:
@@ -217,6 +235,7 @@ def test_dashboard_shows_the_api_numbers_for_each_period_in_both_languages(
         return {"errors": clean_errors, "late_errors": late_errors, "failure_text": failure_text, "on_conversations": on_conversations, "chart_requests": chart_requests,
                 "default_range": default_range, "range_7": range_7, "range_custom": range_custom,
                 "shown_30": shown_30, "shown_7": shown_7, "shown_custom": shown_custom,
+                "pages": pages, "shown_page": shown_page,
                 "funnel_30": funnel_30, "funnel_7": funnel_7, "labels_es": labels_es, "labels_en": labels_en,
                 "table_visible": table_visible, "expanded": expanded, "one_column": one_column,
                 "csv": csv_text, "csv_name": csv_name}
@@ -231,6 +250,10 @@ def test_dashboard_shows_the_api_numbers_for_each_period_in_both_languages(
     for key in ("30", "7", "custom"):
         first, last = r[{"30": "default_range", "7": "range_7", "custom": "range_custom"}[key]].split("/")
         assert r[f"shown_{key}"] == _normalised(_expected(client, first, last)), key
+    first, last = r["default_range"].split("/")
+    assert r["shown_page"] == _normalised(_expected(client, first, last, page="https://a.example/precios"))
+    assert r["shown_page"]["kpis"]["leads"] == 2
+    assert r["pages"][0] == "Todas las páginas" and "/precios (2)" in r["pages"]
     # The known dataset: six sessions and two qualified leads in 30 days, one in the last 7.
     assert r["default_range"].endswith(f"/{today}")
     funnel_30 = {row[0]: row[1] for row in r["shown_30"]["funnel"]}

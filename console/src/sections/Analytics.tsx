@@ -156,7 +156,9 @@ export default function Analytics(_props: SectionProps) {
   const { t, lang } = useI18n();
   const [preset, setPreset] = useState<Preset>(30);
   const [custom, setCustom] = useState({ from: "", to: "" });
-  const [filters, setFilters] = useState<Filters>({ from: null, to: null, flowVersion: null });
+  const [filters, setFilters] = useState<Filters>({ from: null, to: null, flowVersion: null, page: null });
+  // The page choices stay those of the unfiltered range while a page is chosen.
+  const [pages, setPages] = useState<{ page: string; conversations: number }[]>([]);
   const [load, setLoad] = useState<Load>({ status: "loading", data: null });
   const [attempt, setAttempt] = useState(0);
   const [flows, setFlows] = useState<FlowOverview | null>(null);
@@ -168,7 +170,7 @@ export default function Analytics(_props: SectionProps) {
     const controller = new AbortController();
     setLoad((previous) => ({ status: "loading", data: previous.data }));
     loadDashboard(filters, controller.signal).then(
-      (data) => setLoad({ status: "ready", data }),
+      (data) => { setLoad({ status: "ready", data }); setPages(data.funnel.pages ?? []); },
       (err: unknown) => {
         if (controller.signal.aborted) return;
         setLoad((previous) => ({ status: "error", data: previous.data, message: err instanceof Error ? err.message : String(err) }));
@@ -279,6 +281,21 @@ export default function Analytics(_props: SectionProps) {
               {flows?.versions.filter((v) => v.status !== "draft").map((v) => (
                 <option key={v.id} value={v.number}>
                   {t(v.id === flows.current_version ? "analytics.versionCurrent" : "analytics.version", { n: v.number })}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="control">
+            <span className="control-label">{t("analytics.page")}</span>
+            <select value={filters.page ?? ""} data-filter="page"
+                    onChange={(e) => setFilters((current) => ({ ...current, page: e.target.value || null }))}>
+              <option value="">{t("analytics.allPages")}</option>
+              {filters.page && !pages.some((p) => p.page === filters.page) && (
+                <option value={filters.page}>{pageLabel(filters.page)}</option>
+              )}
+              {pages.map((p) => (
+                <option key={p.page} value={p.page} title={p.page}>
+                  {t("analytics.pageOption", { page: pageLabel(p.page), n: f.number(p.conversations) })}
                 </option>
               ))}
             </select>
@@ -608,4 +625,14 @@ function Charts({ data, f, choices }: { data: Dashboard; f: Formats; choices: Re
       <ChartCard id="latency" wide title={t("analytics.latency")} hint={t("analytics.latencyHint")} height={280} {...latencyChart} />
     </div>
   );
+}
+
+/** A source page as a person reads it: the path, with the host when it is the site's root. */
+function pageLabel(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return parsed.pathname === "/" ? parsed.host : parsed.pathname;
+  } catch {
+    return url;
+  }
 }

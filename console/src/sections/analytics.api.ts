@@ -2,12 +2,14 @@
  * (analytics/selectors.py builds them). */
 import { api, apiBlob } from "../api";
 
-export type RangeInfo = { from: string; to: string; timezone: string; flow_version: number | null };
+export type RangeInfo = { from: string; to: string; timezone: string; flow_version: number | null; page?: string | null };
 
 export type Funnel = {
   range: RangeInfo;
   stages: { stage: string; step?: string; count: number }[];
   drop_off: { step: string; reached: number; dropped: number; rate: number }[];
+  // The range's source pages, busiest first: the choices of the page filter.
+  pages?: { page: string; conversations: number }[];
 };
 
 export type Quality = {
@@ -46,13 +48,14 @@ export type Usage = {
 export type Report = "funnel" | "quality" | "usage";
 
 /** What the dashboard asks for: no dates means the API's default (the last 30 days). */
-export type Filters = { from: string | null; to: string | null; flowVersion: number | null };
+export type Filters = { from: string | null; to: string | null; flowVersion: number | null; page: string | null };
 
 function query(filters: Filters, extra: Record<string, string> = {}): string {
   const params = new URLSearchParams();
   if (filters.from) params.set("from", filters.from);
   if (filters.to) params.set("to", filters.to);
   if (filters.flowVersion !== null) params.set("flow_version", String(filters.flowVersion));
+  if (filters.page) params.set("page", filters.page);
   for (const [key, value] of Object.entries(extra)) params.set(key, value);
   const text = params.toString();
   return text ? "?" + text : "";

@@ -90,7 +90,8 @@ def dataset(two_agencies):
     say(vb, *SCRIPT)
     _wait_strategies([_lead(cb)])
     _assistant_turn(cb, at=noon1, prompt=99_999, completion=99_999, ttft=9_999, duration=99_999, seq=1001)
-    return {"a": a, "b": b, "d1": d1, "d2": d2, "today": today, "leads": leads, "c4": c4}
+    return {"a": a, "b": b, "d1": d1, "d2": d2, "today": today, "leads": leads, "c4": c4,
+            "conversations": [c1, c2, c3, c4, c5, c6]}
 
 
 def _get(client, path, **params):
@@ -112,7 +113,7 @@ def test_funnel_counts_every_stage_and_drop_off(dataset, login):
     assert drop["budget_monthly"] == (3, 1, round(1 / 3, 4))
     assert all(drop[s][1] == 0 for s in STEPS if s != "budget_monthly")
     assert data["range"] == {"from": dataset["d1"].isoformat(), "to": dataset["today"].isoformat(),
-                             "timezone": "Europe/Madrid", "flow_version": None}
+                             "timezone": "Europe/Madrid", "flow_version": None, "page": None}
     # Agency B's numbers are its own.
     client_b, _ = login(dataset["b"].viewer)
     stages_b = {s["stage"]: s["count"] for s in _get(client_b, "/api/v1/analytics/funnel")["stages"]}
@@ -183,6 +184,35 @@ def test_csv_is_the_json_flattened(dataset, login):
         assert rows[1:] == [[path, "" if value is None else str(value)] for path, value in flatten(as_json)]
 
 
+def test_source_page_filter_and_the_pages_of_the_range(dataset, login):
+    from chat.models import Conversation
+
+    c1, c2, c3, c4, c5, c6 = dataset["conversations"]
+    with scopes_disabled():
+        Conversation.objects.filter(id__in=[c1.id, c2.id, c3.id, c6.id]).update(page_url="https://a.example/")
+        Conversation.objects.filter(id=c4.id).update(page_url="https://a.example/precios?utm_source=ads")
+        Conversation.objects.filter(id=c5.id).update(page_url="https://a.example/precios#form")
+    client, _ = login(dataset["a"].viewer)
+    span = {"from": dataset["d1"].isoformat(), "to": dataset["today"].isoformat()}
+    data = _get(client, "/api/v1/analytics/funnel", **span, page="https://a.example/precios")
+    stages = {s["stage"]: s["count"] for s in data["stages"]}
+    assert (stages["sessions"], stages["conversations"], stages["consented"], stages["qualified"]) == (2, 2, 2, 1)
+    assert data["range"]["page"] == "https://a.example/precios"
+    # The choices ignore the filter itself; query strings and fragments are not pages of their own.
+    assert data["pages"] == [{"page": "https://a.example/", "conversations": 4},
+                             {"page": "https://a.example/precios", "conversations": 2}]
+    quality = _get(client, "/api/v1/analytics/quality", **span, page="https://a.example/precios")
+    assert quality["qualified"] == 1
+    usage = _get(client, "/api/v1/analytics/usage", **span, page="https://a.example/precios")
+    assert [(d["turns"], d["prompt_tokens"], d["completion_tokens"]) for d in usage["days"]] == [(3, 600, 150)]
+    # A prefix, not a pattern: "_" and "%" are themselves.
+    for literal in ("https://a.example/precio_", "https://a.example/%"):
+        assert _get(client, "/api/v1/analytics/funnel", **span, page=literal)["stages"][0]["count"] == 0
+    # Agency B's pages are not A's.
+    client_b, _ = login(dataset["b"].viewer)
+    assert _get(client_b, "/api/v1/analytics/funnel", **span, page="https://a.example/")["stages"][0]["count"] == 0
+
+
 def test_roles_and_bad_parameters(dataset, login):
     from rest_framework.test import APIClient
 
@@ -190,7 +220,7 @@ def test_roles_and_bad_parameters(dataset, login):
     client, _ = login(dataset["a"].viewer)
     for params, field in (({"from": "ayer"}, "from"), ({"flow_version": "x"}, "flow_version"),
                           ({"from": "2026-02-01", "to": "2026-01-01"}, "from"),
-                          ({"from": "2020-01-01", "to": "2026-01-01"}, "to")):
+                          ({"from": "2020-01-01", "to": "2026-01-01"}, "to"), ({"page": "x" * 501}, "page")):
         response = client.get("/api/v1/analytics/quality", params)
         assert response.status_code == 400, params
         assert field in response.json()["error"]["fields"]
