@@ -179,24 +179,28 @@ class Auth {
 
 export const auth = new Auth();
 
-/** GET/POST with the bearer token; a 401 refreshes once and retries. */
-export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
+/** fetch() under /api/v1/ with the bearer token; a 401 refreshes once and sends
+ * again. Every REST helper below goes through it (refresh tokens are single use,
+ * so the retry must never be written twice). */
+async function authedFetch(path: string, init: RequestInit, headers: Record<string, string>): Promise<Response> {
   const call = (token: string | null) =>
     fetch("/api/v1/" + path, {
       ...init,
-      headers: {
-        Accept: "application/json",
-        ...(init.body ? { "Content-Type": "application/json" } : {}),
-        ...(token ? { Authorization: `Bearer ${token}` } : {}),
-        ...init.headers,
-      },
+      headers: { ...headers, ...(token ? { Authorization: `Bearer ${token}` } : {}), ...init.headers },
     });
-  let response = await call(await auth.fresh());
-  if (response.status === 401) {
-    const token = await auth.refresh();
-    if (token === null) throw new ApiError(401, "unauthenticated", "Session expired");
-    response = await call(token);
-  }
+  const response = await call(await auth.fresh());
+  if (response.status !== 401) return response;
+  const token = await auth.refresh();
+  if (token === null) throw new ApiError(401, "unauthenticated", "Session expired");
+  return call(token);
+}
+
+/** GET/POST with the bearer token; a 401 refreshes once and retries. */
+export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const response = await authedFetch(path, init, {
+    Accept: "application/json",
+    ...(init.body ? { "Content-Type": "application/json" } : {}),
+  });
   if (!response.ok) throw await errorFrom(response);
   return response.status === 204 ? (undefined as T) : response.json();
 }
@@ -289,10 +293,15 @@ export class FieldsError extends ApiError {
   }
 }
 
-/** The first message of one field's errors (a list of strings, or one string). */
+/** The first message one field's errors hold: a string, a list of them, or
+ * (for a nested body) a dict of those, searched in order. */
 export function firstFieldMessage(value: unknown): string | undefined {
   if (typeof value === "string") return value;
-  if (Array.isArray(value) && value.length) return firstFieldMessage(value[0]);
+  const items = Array.isArray(value) ? value : value && typeof value === "object" ? Object.values(value) : [];
+  for (const item of items) {
+    const found = firstFieldMessage(item);
+    if (found) return found;
+  }
   return undefined;
 }
 
@@ -316,22 +325,10 @@ function fieldsErrorOf(status: number, statusText: string, text: string): Fields
 /** Like api(), but a refusal throws a FieldsError carrying the field errors and a
  * FormData body goes out as multipart (the browser sets its boundary). */
 export async function apiForm<T>(path: string, init: RequestInit = {}, { blob = false } = {}): Promise<T> {
-  const call = (token: string | null) =>
-    fetch("/api/v1/" + path, {
-      ...init,
-      headers: {
-        Accept: blob ? "*/*" : "application/json",
-        ...(init.body && !(init.body instanceof FormData) ? { "Content-Type": "application/json" } : {}),
-        ...(token ? { Authorization: `Bearer ${token}` } : {}),
-        ...init.headers,
-      },
-    });
-  let response = await call(await auth.fresh());
-  if (response.status === 401) {
-    const token = await auth.refresh();
-    if (token === null) throw new ApiError(401, "unauthenticated", "Session expired");
-    response = await call(token);
-  }
+  const response = await authedFetch(path, init, {
+    Accept: blob ? "*/*" : "application/json",
+    ...(init.body && !(init.body instanceof FormData) ? { "Content-Type": "application/json" } : {}),
+  });
   if (!response.ok) throw fieldsErrorOf(response.status, response.statusText, await response.text());
   if (response.status === 204) return undefined as T;
   return (blob ? response.blob() : response.json()) as Promise<T>;
@@ -377,14 +374,7 @@ export async function apiUpload<T>(path: string, method: "POST" | "PUT", form: F
  * same refresh-once-on-401 as api(); the file name comes from the response's
  * Content-Disposition when it gives one. */
 export async function apiBlob(path: string): Promise<{ blob: Blob; filename: string | null }> {
-  const call = (token: string | null) =>
-    fetch("/api/v1/" + path, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
-  let response = await call(await auth.fresh());
-  if (response.status === 401) {
-    const token = await auth.refresh();
-    if (token === null) throw new ApiError(401, "unauthenticated", "Session expired");
-    response = await call(token);
-  }
+  const response = await authedFetch(path, {}, {});
   if (!response.ok) throw await errorFrom(response);
   const disposition = response.headers.get("Content-Disposition") ?? "";
   const match = disposition.match(/filename="?([^";]+)"?/);

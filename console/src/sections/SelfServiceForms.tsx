@@ -3,28 +3,12 @@
  * and the plumbing that puts the API's field errors next to their fields. */
 import { useEffect, useId, useRef, useState, type ReactNode } from "react";
 
-import { ApiError, FieldsError } from "../api";
+import { ApiError, FieldsError, firstFieldMessage } from "../api";
 import { useI18n, type Translate } from "../i18n";
 import * as ss from "./selfservice.api";
 import "./SelfService.css";
 
 export type Fields = Record<string, unknown>;
-
-function firstMessage(node: unknown): string | undefined {
-  if (typeof node === "string") return node;
-  if (Array.isArray(node)) {
-    for (const item of node) {
-      const found = firstMessage(item);
-      if (found) return found;
-    }
-  } else if (node && typeof node === "object") {
-    for (const value of Object.values(node)) {
-      const found = firstMessage(value);
-      if (found) return found;
-    }
-  }
-  return undefined;
-}
 
 /** The first message the envelope's `fields` hold at a dotted path
  * ("branding.primary_color"), nested lists and dicts included. */
@@ -34,7 +18,7 @@ export function fieldError(fields: Fields | null, path: string): string | undefi
     if (!node || typeof node !== "object" || Array.isArray(node)) return undefined;
     node = (node as Record<string, unknown>)[part];
   }
-  return firstMessage(node);
+  return firstFieldMessage(node);
 }
 
 /** One submission at a time, its field errors and a form-level message. */
