@@ -143,6 +143,15 @@ def stored_message_frame(*, agency_id, conversation_id, client_id) -> dict | Non
         ).first()
 
 
+def conversation_preview_ids(*, agency_id, limit: int = 10_000) -> list:
+    """The agency's preview conversations (staff trying the chat: the flow
+    editor's drafts, onboarding's test chat). A handful, since retention deletes
+    them after a day, so reads that leave them out can name their ids instead of
+    joining or sub-querying the conversation of every row (bench/bench_rest.py)."""
+    with scope(agency=agency_id):
+        return list(Conversation.objects.filter(is_preview=True).values_list("id", flat=True)[:limit])
+
+
 def conversations_list(actor: StaffActor, *, status: str | None = None, step: str | None = None,
                        created_from=None, created_to=None, q: str | None = None):
     """The agency's conversations, newest activity first, filtered. `q`

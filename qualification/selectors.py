@@ -35,12 +35,11 @@ def access_lead(actor: StaffActor, lead_id, *, lock: bool = False) -> Lead:
 def leads_list(actor: StaffActor, *, status: str | None = None, sector: str | None = None):
     with scope(agency=actor.agency_id):
         qs = Lead.objects.select_related("conversation", "crm_sync")
-        # Previews are a handful (retention deletes them after a day): naming their ids
-        # keeps the list's plan on the lead index, where a join condition made
-        # MariaDB start from the conversations (bench/bench_rest.py).
-        from chat.models import Conversation
+        # Naming the previews' ids keeps the list's plan on the lead index, where a
+        # join condition made MariaDB start from the conversations.
+        from chat.selectors import conversation_preview_ids
 
-        previews = list(Conversation.objects.filter(is_preview=True).values_list("id", flat=True)[:10_000])
+        previews = conversation_preview_ids(agency_id=actor.agency_id)
         if previews:
             qs = qs.exclude(conversation_id__in=previews)
         if status:
