@@ -2,7 +2,7 @@
 Spanish (the console's default language). Each takes a Playwright page that
 is signed in, so other end-to-end tests (onboarding) can chain them:
 
-    sign_in(page, base_url, admin, password)
+    login(page, base_url, admin, password)        # tests/browser/console_helpers.py
     add_question_and_publish(page, base_url, prompt_es="¿Cuántos empleados…?", field="employees",
                              type_label="Número", position=2)
 """
@@ -12,14 +12,6 @@ from __future__ import annotations
 import re
 
 EDITOR_URL = re.compile(r".*/console/flows/[0-9a-f-]{36}$")
-
-
-def sign_in(page, base_url: str, user, password: str) -> None:
-    page.goto(base_url + "/console/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Contraseña").fill(password)
-    page.get_by_role("button", name="Entrar").click()
-    page.locator("nav.sections").wait_for(timeout=15000)
 
 
 def open_flows(page, base_url: str) -> None:

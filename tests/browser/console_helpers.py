@@ -4,11 +4,14 @@ from __future__ import annotations
 
 
 def login(page, base_url: str, user, password: str) -> None:
+    """Sign in through the console's form (`user`: a User or an email) and wait
+    until the monitor socket is live. Every browser test signs in through this."""
+    email = user if isinstance(user, str) else user.email
     page.goto(base_url + "/console/")
-    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Email").fill(email)
     page.get_by_label("Contraseña").fill(password)
     page.get_by_role("button", name="Entrar").click()
-    page.locator(".conn.live").wait_for(timeout=15000)
+    page.locator(".conn.live").wait_for(timeout=20000)
 
 
 def shoot(page, path) -> None:

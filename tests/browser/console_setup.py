@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.browser.console_helpers import login  # noqa: F401  (one of the steps composed here)
+
 PASSWORD = "faro-de-cabo-mayor-42"
 
 
@@ -26,15 +28,6 @@ def sign_up(server, *, agency: str = "Agencia Nueva", name: str = "Eva Martín",
                           json={"agency": agency, "name": name, "email": email, "password": password}, timeout=15)
     assert response.status_code == 201, response.text
     return {**response.json(), "email": email, "password": password, "name": name, "agency_name": agency}
-
-
-def login(page, base_url: str, email: str, password: str) -> None:
-    """Sign in through the console's form and wait until the monitor socket is live."""
-    page.goto(base_url + "/console/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Contraseña").fill(password)
-    page.get_by_role("button", name="Entrar").click()
-    page.locator(".conn.live").wait_for(timeout=20000)
 
 
 def step(page, step_id: str):

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from tests.browser.console_helpers import login
 from tests.integration.conftest import LeadSocket, open_session
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.services]
@@ -81,14 +82,6 @@ class MonitorLink:
         self.routes.clear()
 
 
-def _login(page, base_url: str, user, password: str) -> None:
-    page.goto(base_url + "/console/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Contraseña").fill(password)
-    page.get_by_role("button", name="Entrar").click()
-    page.locator(".conn.live").wait_for(timeout=15000)
-
-
 def test_console_watches_takes_over_replies_and_releases(web_pool, transactional_db, make_agency, in_browser,
                                                          screenshots):
     server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="6", CHAT_RATE_BURST="100")
@@ -103,7 +96,7 @@ def test_console_watches_takes_over_replies_and_releases(web_pool, transactional
         page.goto(server.base_url + "/console/")
         page.get_by_role("heading", name="Entra en tu consola").wait_for()
         page.screenshot(path=screenshots / "console-login-desktop.png")
-        _login(page, server.base_url, a.agent, a.password)
+        login(page, server.base_url, a.agent, a.password)
         page.get_by_text("Todavía no hay conversaciones").wait_for()
 
         # A new lead arrives: its conversation shows up without a reload.
@@ -228,7 +221,7 @@ def test_viewer_sees_no_takeover_and_language_switch_is_remembered(web_pool, tra
         try:
             lead.run(lead.socket.assistant_reply(30))
             page = browser.new_page(viewport={"width": 1280, "height": 800})
-            _login(page, server.base_url, a.viewer, a.password)
+            login(page, server.base_url, a.viewer, a.password)
             item = page.locator(f'[data-conversation="{lead.conversation}"]')
             item.wait_for()
             # A new message while nobody looks: an unread badge, gone once opened.
@@ -287,7 +280,7 @@ def test_access_token_is_refreshed_silently_before_it_expires(web_pool, transact
         page = browser.new_page()
         page.clock.install()
         network = MonitorLink(page)
-        _login(page, server.base_url, a.agent, a.password)
+        login(page, server.base_url, a.agent, a.password)
         first = page.evaluate("sessionStorage.getItem('mkz.refresh')")
         with page.expect_response("**/api/v1/auth/refresh") as refreshed:
             page.clock.run_for("14:30")  # the access token lives 15 minutes
@@ -385,7 +378,7 @@ def test_someone_else_owns_it_and_the_strategy_status_arrives_live(web_pool, tra
         try:
             lead.run(lead.socket.assistant_reply(30))
             page = browser.new_page(viewport={"width": 1440, "height": 900})
-            _login(page, server.base_url, a.agent, a.password)
+            login(page, server.base_url, a.agent, a.password)
 
             # Keys other parts add to the lead detail are shown when present.
             def with_crm(route):
@@ -437,7 +430,7 @@ def test_qualified_lead_shows_score_reasons_and_answers(web_pool, transactional_
         try:
             lead.run(lead.socket.assistant_reply(30))
             page = browser.new_page(viewport={"width": 1440, "height": 900})
-            _login(page, server.base_url, a.owner, a.password)
+            login(page, server.base_url, a.owner, a.password)
             page.locator(f'[data-conversation="{lead.conversation}"]').click()
             for text in answers:
                 lead.run(lead.socket.say(text))

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from django_scopes import scopes_disabled
 
-from tests.browser.test_console import _login
+from tests.browser.console_helpers import login as sign_in
 from tests.integration.analytics.test_analytics_api import dataset  # noqa: F401  (the fixture)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.services]
@@ -105,7 +105,7 @@ def test_dashboard_shows_the_api_numbers_for_each_period_in_both_languages(
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         chart_requests: list[str] = []
         page.on("request", lambda r: chart_requests.append(r.url) if "/assets/Analytics" in r.url else None)
-        _login(page, server.base_url, a.viewer, a.password)
+        sign_in(page, server.base_url, a.viewer, a.password)
         # The conversations screen never downloads the charting library.
         on_conversations = list(chart_requests)
         page.get_by_role("navigation", name="Secciones").get_by_role("link", name="Analítica").click()

@@ -12,6 +12,7 @@ import pytest
 from django_scopes import scopes_disabled
 
 from tests.browser import console_flows as flows
+from tests.browser.console_helpers import login
 from tests.browser.test_console import LeadDriver
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.services]
@@ -58,7 +59,7 @@ def test_draft_preview_publish_and_versions_of_running_conversations(web_pool, t
             old.run(old.socket.until_type("qualification", step="name"))
             old.run(old.socket.assistant_reply())
 
-            flows.sign_in(page, server.base_url, a.admin, a.password)
+            login(page, server.base_url, a.admin, a.password)
             flows.open_flows(page, server.base_url)
             live_row = page.locator(".flows-table tr.current")
             assert "En uso" in live_row.inner_text() and "Versión 1" in live_row.inner_text()
