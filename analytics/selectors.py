@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection
 
+from project.db.concurrent import run_concurrently
 from tenancy.actors import StaffActor
 
 SCORE_BUCKETS = [(i * 10, i * 10 + 9) for i in range(9)] + [(90, 100)]
@@ -106,6 +107,17 @@ def _local_day_sql(column: str, rng: Range) -> tuple[str, list]:
     if connection.vendor == "mysql":
         return f"DATE(DATE_ADD({column}, INTERVAL {expr} MINUTE))", params
     return f"date({column}, printf('%%+d minutes', {expr}))", params
+
+
+def _local_days(rng: Range) -> list[tuple[date, datetime, datetime]]:
+    """Each local day of the range with its UTC bounds [start, end): 23, 24
+    or 25 hours long across a DST change, as the zone says."""
+    days, day = [], rng.first
+    while day <= rng.last:
+        following = day + timedelta(days=1)
+        days.append((day, datetime.combine(day, time.min, rng.tz), datetime.combine(following, time.min, rng.tz)))
+        day = following
+    return days
 
 
 def _ceil(expr: str) -> str:
@@ -196,22 +208,27 @@ def analytics_funnel(rng: Range) -> dict:
     # which scopes them; testing e.agency_id as well would cost a row read per
     # event, where (lead, type, step) answers from the index alone.
     where, params = _conversation_filter(rng)
-    [(sessions, conversations)] = _rows(
-        "SELECT COUNT(*), COUNT(CASE WHEN EXISTS (SELECT 1 FROM chat_turn t WHERE t.conversation_id = c.id "
-        f"AND t.role = 'lead') THEN 1 END) FROM chat_conversation c WHERE {where}", params)
-    by_type = dict(_rows(
-        "SELECT e.type, COUNT(DISTINCT e.lead_id) FROM qualification_leadevent e "
-        "JOIN qualification_lead l ON l.id = e.lead_id JOIN chat_conversation c ON c.id = l.conversation_id "
-        f"WHERE e.type IN ('consent.granted', 'lead.qualified', 'strategy.ready', 'crm.synced') "
-        f"AND {where} GROUP BY e.type", params))
-    reached = dict(_rows(
-        "SELECT e.step, COUNT(DISTINCT e.lead_id) FROM qualification_leadevent e "
-        "JOIN qualification_lead l ON l.id = e.lead_id JOIN chat_conversation c ON c.id = l.conversation_id "
-        f"WHERE e.type = 'step.changed' AND {where} GROUP BY e.step", params))
-    waiting = dict(_rows(
-        f"SELECT c.step, COUNT(*) FROM chat_conversation c WHERE {where} AND c.status = 'open' GROUP BY c.step",
-        params))
-    steps = _flow_steps(rng)
+    steps = _flow_steps(rng)  # the ORM, in this thread (its scope): before the jobs
+    # Five independent scans, at the same time (project/db/concurrent.py).
+    counts, by_type, reached, waiting, pages = run_concurrently(
+        lambda: _rows(
+            "SELECT COUNT(*), COUNT(CASE WHEN EXISTS (SELECT 1 FROM chat_turn t WHERE t.conversation_id = c.id "
+            f"AND t.role = 'lead') THEN 1 END) FROM chat_conversation c WHERE {where}", params)[0],
+        lambda: dict(_rows(
+            "SELECT e.type, COUNT(DISTINCT e.lead_id) FROM qualification_leadevent e "
+            "JOIN qualification_lead l ON l.id = e.lead_id JOIN chat_conversation c ON c.id = l.conversation_id "
+            f"WHERE e.type IN ('consent.granted', 'lead.qualified', 'strategy.ready', 'crm.synced') "
+            f"AND {where} GROUP BY e.type", params)),
+        lambda: dict(_rows(
+            "SELECT e.step, COUNT(DISTINCT e.lead_id) FROM qualification_leadevent e "
+            "JOIN qualification_lead l ON l.id = e.lead_id JOIN chat_conversation c ON c.id = l.conversation_id "
+            f"WHERE e.type = 'step.changed' AND {where} GROUP BY e.step", params)),
+        lambda: dict(_rows(
+            f"SELECT c.step, COUNT(*) FROM chat_conversation c WHERE {where} AND c.status = 'open' GROUP BY c.step",
+            params)),
+        lambda: analytics_pages(rng),
+    )
+    sessions, conversations = counts
     stages = [
         {"stage": "sessions", "count": sessions},
         {"stage": "conversations", "count": conversations},
@@ -228,7 +245,7 @@ def analytics_funnel(rng: Range) -> dict:
         dropped = waiting.get(step, 0)
         drop_off.append({"step": step, "reached": entered, "dropped": dropped,
                          "rate": round(dropped / entered, 4) if entered else 0.0})
-    return {"range": _range_data(rng), "stages": stages, "drop_off": drop_off, "pages": analytics_pages(rng)}
+    return {"range": _range_data(rng), "stages": stages, "drop_off": drop_off, "pages": pages}
 
 
 def _range_data(rng: Range) -> dict:
@@ -254,32 +271,48 @@ def analytics_quality(rng: Range) -> dict:
     qualified = (f"FROM qualification_lead l JOIN chat_conversation c ON c.id = l.conversation_id "
                  f"WHERE l.agency_id = %s AND l.qualified_at IS NOT NULL AND l.status = 'qualified' AND {where}")
     qparams = [rng.agency_id, *params]
-    buckets = dict(_rows(f"SELECT CASE WHEN l.score >= 90 THEN 9 ELSE FLOOR(l.score / 10) END AS b, COUNT(*) "
-                         f"{qualified} AND l.score IS NOT NULL GROUP BY b", qparams))
-    distribution = [{"from": low, "to": high, "count": int(buckets.get(i, 0) or 0)}
-                    for i, (low, high) in enumerate(SCORE_BUCKETS)]
-    sectors = _rows(f"SELECT l.sector, COUNT(*) {qualified} GROUP BY l.sector ORDER BY COUNT(*) DESC, l.sector", qparams)
-    timelines = _rows(f"SELECT l.timeline, COUNT(*) {qualified} GROUP BY l.timeline ORDER BY COUNT(*) DESC, l.timeline",
-                      qparams)
-    band_case = " ".join(
-        f"WHEN l.budget_monthly >= {low}" + (f" AND l.budget_monthly < {high}" if high else "") + f" THEN '{name}'"
-        for name, low, high in BUDGET_BANDS)
-    bands = dict(_rows(f"SELECT CASE {band_case} ELSE 'unknown' END AS band, COUNT(*) {qualified} GROUP BY band",
-                       qparams))
+    # One pass for the counts, the score buckets, the budget bands and (on
+    # MySQL) the median; sectors and time lines are open-ended, so GROUP BY.
+    bucket_sums = ", ".join(
+        f"SUM(CASE WHEN l.score >= {low}" + (f" AND l.score < {low + 10}" if i < len(SCORE_BUCKETS) - 1 else "")
+        + " THEN 1 ELSE 0 END)" for i, (low, _) in enumerate(SCORE_BUCKETS))
+    band_sums = ", ".join(
+        f"SUM(CASE WHEN l.budget_monthly >= {low}" + (f" AND l.budget_monthly < {high}" if high else "")
+        + " THEN 1 ELSE 0 END)" for _, low, high in BUDGET_BANDS)
     if connection.vendor == "mysql":
         seconds = "TIMESTAMPDIFF(SECOND, l.created, l.qualified_at)"
+        median_sql = (f"SUBSTRING_INDEX(SUBSTRING_INDEX(GROUP_CONCAT({seconds} ORDER BY {seconds}), ',', "
+                      f"{_ceil(f'0.5 * COUNT({seconds})')}), ',', -1)")
     else:
         seconds = "CAST(ROUND((julianday(l.qualified_at) - julianday(l.created)) * 86400) AS INTEGER)"
-    median = _nearest_rank(f"SELECT {seconds} AS x {qualified}", qparams, 0.5)
-    [(scored_count, avg_score)] = _rows(f"SELECT COUNT(l.score), AVG(l.score) {qualified}", qparams)
+        median_sql = "NULL"
+    summary_sql = (f"SELECT COUNT(*), COUNT(l.score), AVG(l.score), {bucket_sums}, {band_sums}, {median_sql} "
+                   f"{qualified}")
+    summary, sectors, timelines = run_concurrently(
+        lambda: _rows(summary_sql, qparams)[0],
+        lambda: _rows(f"SELECT l.sector, COUNT(*) {qualified} GROUP BY l.sector ORDER BY COUNT(*) DESC, l.sector",
+                      qparams),
+        lambda: _rows(f"SELECT l.timeline, COUNT(*) {qualified} GROUP BY l.timeline "
+                      "ORDER BY COUNT(*) DESC, l.timeline", qparams),
+    )
+    count, scored_count, avg_score = summary[0], summary[1], summary[2]
+    buckets = [int(n or 0) for n in summary[3:3 + len(SCORE_BUCKETS)]]
+    band_counts = [int(n or 0) for n in summary[3 + len(SCORE_BUCKETS):3 + len(SCORE_BUCKETS) + len(BUDGET_BANDS)]]
+    median_value = summary[-1]
+    if connection.vendor == "mysql":
+        median = float(median_value) if median_value not in (None, "") else None
+    else:
+        median = _nearest_rank(f"SELECT {seconds} AS x {qualified}", qparams, 0.5)
+    distribution = [{"from": low, "to": high, "count": buckets[i]} for i, (low, high) in enumerate(SCORE_BUCKETS)]
+    unknown_band = count - sum(band_counts)
     return {
         "range": _range_data(rng),
-        "qualified": sum(count for _, count in sectors),
+        "qualified": count,
         "average_score": round(float(avg_score), 2) if scored_count else None,
         "score_distribution": distribution,
         "by_sector": [{"sector": sector or "unknown", "count": count} for sector, count in sectors],
-        "by_budget_band": [{"band": name, "count": bands.get(name, 0)} for name, _, _ in BUDGET_BANDS]
-        + ([{"band": "unknown", "count": bands["unknown"]}] if bands.get("unknown") else []),
+        "by_budget_band": [{"band": name, "count": band_counts[i]} for i, (name, _, _) in enumerate(BUDGET_BANDS)]
+        + ([{"band": "unknown", "count": unknown_band}] if unknown_band else []),
         "by_timeline": [{"timeline": timeline or "unknown", "count": count} for timeline, count in timelines],
         "median_seconds_to_qualify": median,
     }
@@ -296,41 +329,93 @@ def _prices() -> tuple[float, float, str]:
 
 
 def analytics_usage(rng: Range) -> dict:
-    day, day_params = _local_day_sql("t.created", rng)
     preview_sql, preview_params = _not_preview("t.conversation_id", rng)
-    base = ("FROM chat_turn t WHERE t.agency_id = %s AND t.role = 'assistant' AND t.created >= %s AND t.created < %s "
-            f"AND {preview_sql}")
-    params = [rng.agency_id, _naive(rng.start), _naive(rng.end), *preview_params]
+    filters, filter_params = preview_sql, list(preview_params)
     if rng.flow_version is not None:
-        base += (" AND t.conversation_id IN (SELECT c.id FROM chat_conversation c JOIN qualification_flowversion fv "
-                 "ON fv.id = c.flow_version_id WHERE c.agency_id = %s AND fv.number = %s)")
-        params += [rng.agency_id, rng.flow_version]
+        filters += (" AND t.conversation_id IN (SELECT c.id FROM chat_conversation c JOIN qualification_flowversion fv "
+                    "ON fv.id = c.flow_version_id WHERE c.agency_id = %s AND fv.number = %s)")
+        filter_params += [rng.agency_id, rng.flow_version]
     if rng.page:
-        base += " AND t.conversation_id IN (SELECT c.id FROM chat_conversation c WHERE c.agency_id = %s AND c.page_url LIKE %s ESCAPE '!')"
-        params += [rng.agency_id, _like_prefix(rng.page)]
+        filters += (" AND t.conversation_id IN (SELECT c.id FROM chat_conversation c WHERE c.agency_id = %s "
+                    "AND c.page_url LIKE %s ESCAPE '!')")
+        filter_params += [rng.agency_id, _like_prefix(rng.page)]
+
+    def turns(start: datetime, end: datetime) -> tuple[str, list]:
+        # The agency's assistant turns in [start, end): a range of `turn_usage`.
+        return ("FROM chat_turn t WHERE t.agency_id = %s AND t.role = 'assistant' AND t.created >= %s "
+                f"AND t.created < %s AND {filters}", [rng.agency_id, _naive(start), _naive(end), *filter_params])
+
+    base, params = turns(rng.start, rng.end)
     prompt_price, completion_price, currency = _prices()
-    # One pass over the day's turns gives the totals and both percentiles: the
-    # local day is computed once per turn (in the derived table), and each
-    # metric is ranked with its NULLs last so that ranks 1..n are its n
-    # non-null values (nearest rank ⌈p·n⌉, as in _nearest_rank). With the
-    # per-conversation query below, two scans of `turn_usage` where there were
-    # five (bench/README.md).
-    ranked = (
-        "SELECT s.d, s.conversation_id, s.prompt_tokens, s.completion_tokens, s.ttft, s.turn, "
-        "ROW_NUMBER() OVER (PARTITION BY s.d ORDER BY s.ttft IS NULL, s.ttft) AS rn_ttft, "
-        "COUNT(s.ttft) OVER (PARTITION BY s.d) AS n_ttft, "
-        "ROW_NUMBER() OVER (PARTITION BY s.d ORDER BY s.turn IS NULL, s.turn) AS rn_turn, "
-        "COUNT(s.turn) OVER (PARTITION BY s.d) AS n_turn "
-        f"FROM (SELECT {day} AS d, t.conversation_id, t.prompt_tokens, t.completion_tokens, "
-        f"t.first_token_ms AS ttft, t.duration_ms AS turn {base}) s")
-    totals = _rows(
-        "SELECT r.d, COUNT(*), COALESCE(SUM(r.prompt_tokens), 0), COALESCE(SUM(r.completion_tokens), 0), "
-        "COUNT(DISTINCT r.conversation_id), "
-        f"MAX(CASE WHEN r.rn_ttft = {_ceil('0.5 * r.n_ttft')} THEN r.ttft END), "
-        f"MAX(CASE WHEN r.rn_ttft = {_ceil('0.95 * r.n_ttft')} THEN r.ttft END), "
-        f"MAX(CASE WHEN r.rn_turn = {_ceil('0.5 * r.n_turn')} THEN r.turn END), "
-        f"MAX(CASE WHEN r.rn_turn = {_ceil('0.95 * r.n_turn')} THEN r.turn END) "
-        f"FROM ({ranked}) r GROUP BY r.d ORDER BY r.d", [*day_params, *params])
+    if connection.vendor == "mysql":
+        # One aggregate per local day over that day's own index range, joined
+        # by UNION ALL: no day computed per turn and no GROUP BY to keep. Each
+        # latency's sorted list gives the nearest rank ⌈p·n⌉ of its n non-null
+        # values (NULLs are left out of GROUP_CONCAT and COUNT alike); sorting
+        # a day's values costs a fraction of ranking every turn with a window.
+        def rank(values: str, count: str, p: float) -> str:
+            return f"SUBSTRING_INDEX(SUBSTRING_INDEX({values}, ',', {_ceil(f'{p} * {count}')}), ',', -1)"
+
+        day_parts, day_params, distinct_parts, distinct_params = [], [], [], []
+        for day, start, end in _local_days(rng):
+            where, where_params = turns(start, end)
+            day_parts.append(
+                "SELECT %s AS d, COUNT(*) AS turns, COALESCE(SUM(t.prompt_tokens), 0) AS p, "
+                "COALESCE(SUM(t.completion_tokens), 0) AS c, "
+                "COUNT(t.first_token_ms) AS n_ttft, GROUP_CONCAT(t.first_token_ms ORDER BY t.first_token_ms) AS ttfts, "
+                f"COUNT(t.duration_ms) AS n_turn, GROUP_CONCAT(t.duration_ms ORDER BY t.duration_ms) AS turn_ms {where}")
+            day_params += [day.isoformat(), *where_params]
+            distinct_parts.append(f"SELECT %s, COUNT(DISTINCT t.conversation_id) {where}")
+            distinct_params += [day.isoformat(), *where_params]
+        day_sql = (
+            "SELECT s.d, s.turns, s.p, s.c, "
+            f"{rank('s.ttfts', 's.n_ttft', 0.5)}, {rank('s.ttfts', 's.n_ttft', 0.95)}, "
+            f"{rank('s.turn_ms', 's.n_turn', 0.5)}, {rank('s.turn_ms', 's.n_turn', 0.95)} "
+            f"FROM ({' UNION ALL '.join(day_parts)}) s WHERE s.turns > 0 ORDER BY s.d")
+        # Distinct conversations per day: their own read, since counting them
+        # above would make MariaDB keep a distinct-set beside the sorted lists.
+        conversations_sql = " UNION ALL ".join(distinct_parts)
+    else:
+        # SQLite has neither SUBSTRING_INDEX nor an ordered group_concat
+        # everywhere: the local day per turn, and each metric ranked with its
+        # NULLs last so that ranks 1..n are its n non-null values.
+        day, day_expr_params = _local_day_sql("t.created", rng)
+        ranked = (
+            "SELECT s.d, s.prompt_tokens, s.completion_tokens, s.ttft, s.turn, "
+            "ROW_NUMBER() OVER (PARTITION BY s.d ORDER BY s.ttft IS NULL, s.ttft) AS rn_ttft, "
+            "COUNT(s.ttft) OVER (PARTITION BY s.d) AS n_ttft, "
+            "ROW_NUMBER() OVER (PARTITION BY s.d ORDER BY s.turn IS NULL, s.turn) AS rn_turn, "
+            "COUNT(s.turn) OVER (PARTITION BY s.d) AS n_turn "
+            f"FROM (SELECT {day} AS d, t.prompt_tokens, t.completion_tokens, "
+            f"t.first_token_ms AS ttft, t.duration_ms AS turn {base}) s")
+        day_sql = (
+            "SELECT r.d, COUNT(*), COALESCE(SUM(r.prompt_tokens), 0), COALESCE(SUM(r.completion_tokens), 0), "
+            f"MAX(CASE WHEN r.rn_ttft = {_ceil('0.5 * r.n_ttft')} THEN r.ttft END), "
+            f"MAX(CASE WHEN r.rn_ttft = {_ceil('0.95 * r.n_ttft')} THEN r.ttft END), "
+            f"MAX(CASE WHEN r.rn_turn = {_ceil('0.5 * r.n_turn')} THEN r.turn END), "
+            f"MAX(CASE WHEN r.rn_turn = {_ceil('0.95 * r.n_turn')} THEN r.turn END) "
+            f"FROM ({ranked}) r GROUP BY r.d ORDER BY r.d")
+        day_params = [*day_expr_params, *params]
+        conversations_sql = f"SELECT {day} AS d, COUNT(DISTINCT t.conversation_id) {base} GROUP BY d"
+        distinct_params = [*day_expr_params, *params]
+    # Per conversation first (from the index), then its lead: one lead lookup
+    # per conversation instead of one per turn. Lead is one-to-one with its
+    # conversation, so the rows of the LEFT JOIN are the distinct
+    # conversations and their count (before LIMIT) is `leads`; the few without
+    # a lead sort last and stay out of `per_lead`.
+    per_conversation_sql = (
+        "SELECT l.id, x.p, x.c, COUNT(*) OVER () FROM ("
+        "SELECT t.conversation_id, SUM(t.prompt_tokens) AS p, SUM(t.completion_tokens) AS c "
+        f"{base} GROUP BY t.conversation_id) x "
+        "LEFT JOIN qualification_lead l ON l.conversation_id = x.conversation_id "
+        "ORDER BY l.id IS NULL, x.p + x.c DESC, l.id LIMIT 100")
+    # Three independent reads of `turn_usage`, at the same time (project/db/concurrent.py).
+    totals, conversations_by_day, per_conversation = run_concurrently(
+        lambda: _rows(day_sql, day_params),
+        lambda: dict(_rows(conversations_sql, distinct_params)),
+        lambda: _rows(per_conversation_sql, params),
+    )
+    conversations_by_day = {str(d): n for d, n in conversations_by_day.items()}
 
     def cost(prompt: int, completion: int) -> float:
         return round((prompt * prompt_price + completion * completion_price) / 1_000_000, 6)
@@ -339,21 +424,10 @@ def analytics_usage(rng: Range) -> dict:
         return {"p50": float(p50) if p50 is not None else None, "p95": float(p95) if p95 is not None else None}
 
     days = []
-    for d, turns, prompt, completion, conversations, ttft50, ttft95, turn50, turn95 in totals:
+    for d, turns, prompt, completion, ttft50, ttft95, turn50, turn95 in totals:
         days.append({"date": str(d), "turns": turns, "prompt_tokens": int(prompt), "completion_tokens": int(completion),
-                     "cost": cost(int(prompt), int(completion)), "conversations": conversations,
+                     "cost": cost(int(prompt), int(completion)), "conversations": conversations_by_day.get(str(d), 0),
                      "first_token_ms": percentiles(ttft50, ttft95), "turn_ms": percentiles(turn50, turn95)})
-    # Per conversation first (from the index), then its lead: one lead lookup
-    # per conversation instead of one per turn. Lead is one-to-one with its
-    # conversation, so the rows of the LEFT JOIN are the distinct
-    # conversations and their count (before LIMIT) is `leads`; the few without
-    # a lead sort last and stay out of `per_lead`.
-    per_conversation = _rows(
-        "SELECT l.id, x.p, x.c, COUNT(*) OVER () FROM ("
-        "SELECT t.conversation_id, SUM(t.prompt_tokens) AS p, SUM(t.completion_tokens) AS c "
-        f"{base} GROUP BY t.conversation_id) x "
-        "LEFT JOIN qualification_lead l ON l.conversation_id = x.conversation_id "
-        "ORDER BY l.id IS NULL, x.p + x.c DESC, l.id LIMIT 100", params)
     leads_total = per_conversation[0][3] if per_conversation else 0
     per_lead = [(lead_id, p or 0, c or 0) for lead_id, p, c, _ in per_conversation if lead_id is not None]
     prompt_total = sum(d["prompt_tokens"] for d in days)

@@ -146,7 +146,7 @@ def generate(conversations: int, turns_per_conversation: int) -> None:
 def measure(reps: int, *, year: bool = False) -> None:
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
+    from django.test.utils import CaptureQueriesContext, override_settings
     from django_scopes import scopes_disabled
 
     from chat.models import Conversation
@@ -198,7 +198,9 @@ def measure(reps: int, *, year: bool = False) -> None:
         print(f"| {label} | {statistics.median(timings):.1f} | {p95:.1f} | {max(timings):.1f} | {target} | "
               f"{p95 / target:.2f} |", flush=True)
         if path.startswith("/api/v1/analytics/") and "365" not in label:
-            with CaptureQueriesContext(connection) as captured:
+            # The plans of every query: run them on this thread's connection for once
+            # (the request normally spreads them over project/db/concurrent.py's workers).
+            with override_settings(DB_CONCURRENT_QUERIES=0), CaptureQueriesContext(connection) as captured:
                 client.get(path, params)
             plans[label] = [q["sql"] for q in captured.captured_queries if "chat_turn" in q["sql"]
                             or "qualification_" in q["sql"] or "chat_conversation" in q["sql"]]

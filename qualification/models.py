@@ -92,9 +92,11 @@ class Lead(models.Model):
     objects = ScopedManager(agency="agency")
 
     class Meta:
+        # The lead list's order (-created, -id) in full: with the cursor's id
+        # tiebreaker missing, MariaDB sorted every lead of the agency per page.
         indexes = [
-            models.Index(fields=["agency", "status", "-created"], name="lead_agency_status"),
-            models.Index(fields=["agency", "-created"], name="lead_agency_created"),
+            models.Index(fields=["agency", "status", "-created", "-id"], name="lead_agency_status_id"),
+            models.Index(fields=["agency", "-created", "-id"], name="lead_agency_created_id"),
         ]
 
 
