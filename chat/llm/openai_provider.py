@@ -3,8 +3,13 @@ the test double), on the official SDK.
 
 Hot path, from the measurements in issue 13: the SDK's aiohttp transport
 (`DefaultAioHttpClient`) instead of httpx's pool, and the SSE lines of
-`with_streaming_response` parsed here with orjson instead of building the
-SDK's chunk objects (~150 µs each). Everything else uses the SDK's types.
+raw response parsed here with orjson instead of building the SDK's chunk
+objects (~150 µs each). Both chat requests go through the client's documented
+`post()` ("custom/undocumented requests"): the same retries, timeouts, headers
+and errors as `chat.completions.create()`, without its per-request walk of
+the whole prompt against the request's TypedDicts (~1.5 ms per lead message,
+5 % of the web process's CPU at 50 streams; bench/README.md). The JSON answers
+are still the SDK's `ChatCompletion`.
 The SDK retries 429/5xx before the first byte (`max_retries`); after that a
 failure is `LLMUnavailable`.
 """
@@ -32,8 +37,7 @@ class _SSEStream(LLMStream):
     guard pass, one frame per socket) instead of one each — the backlog then
     shrinks instead of growing (bench/README.md)."""
 
-    def __init__(self, manager, response, chunks, first_token_timeout: float, model: str):
-        self._manager = manager
+    def __init__(self, response, chunks, first_token_timeout: float, model: str):
         self._response = response
         self._chunks = chunks
         self._first_token_timeout = first_token_timeout
@@ -124,7 +128,7 @@ class _SSEStream(LLMStream):
             return
         self._done = True
         try:
-            await self._manager.__aexit__(None, None, None)
+            await self._response.aclose()
         except Exception:  # noqa: BLE001 - closing a broken connection
             pass
 
@@ -155,7 +159,7 @@ class _Reads:
 def _network_reads(response):
     """Read the body straight from aiohttp when nothing needs decoding (no
     Content-Encoding: httpx would otherwise decompress it); else the SDK's bytes."""
-    http_response = getattr(response, "http_response", None)
+    http_response = getattr(response, "http_response", response)
     encoding = (http_response.headers.get("content-encoding", "") if http_response is not None else "gzip").strip().lower()
     stream = getattr(http_response, "stream", None)
     # httpx wraps the transport's stream (BoundAsyncStream._stream); the vendored
@@ -164,7 +168,21 @@ def _network_reads(response):
     content = getattr(getattr(inner, "_aiohttp_response", None), "content", None)
     if encoding in ("", "identity") and content is not None and hasattr(content, "readany"):
         return _Reads(content)
-    return response.iter_bytes().__aiter__()
+    # Decoded by the HTTP library (a compressed body).
+    return response.aiter_bytes().__aiter__()
+
+
+def _http_response_type():
+    """The HTTP library's Response class the SDK returns unread for `cast_to`:
+    httpx2's since openai 3, httpx's before."""
+    try:
+        import httpx2
+
+        return httpx2.Response
+    except ImportError:  # pragma: no cover - openai < 3
+        import httpx
+
+        return httpx.Response
 
 
 class OpenAIProvider(LLMProvider):
@@ -206,23 +224,28 @@ class OpenAIProvider(LLMProvider):
                   "stream_options": {"include_usage": True}}
         if request.max_tokens:
             kwargs["max_tokens"] = request.max_tokens
-        manager = self.client().chat.completions.with_streaming_response.create(**kwargs)
+        # The raw response, its body unread (stream=True): error statuses still
+        # raise (and 429/5xx are retried) inside post(), before we see it.
+        request = self.client().post("/chat/completions", cast_to=_http_response_type(), body=kwargs, stream=True)
         try:
-            response = await asyncio.wait_for(manager.__aenter__(), self.first_token_timeout * (self.max_retries + 1))
+            response = await asyncio.wait_for(request, self.first_token_timeout * (self.max_retries + 1))
         except (asyncio.TimeoutError, TimeoutError):
             raise LLMUnavailable("upstream did not answer in time") from None
         except openai.APIError as exc:
             raise LLMUnavailable(f"upstream error: {type(exc).__name__}") from exc
-        return _SSEStream(manager, response, _network_reads(response), self.first_token_timeout, self.model)
+        return _SSEStream(response, _network_reads(response), self.first_token_timeout, self.model)
 
     async def complete_json(self, *, messages, schema, schema_name, scripted=None):
         import openai
 
         try:
-            completion = await self.client().chat.completions.create(
-                model=self.model, messages=messages,
-                response_format={"type": "json_schema", "json_schema": {"name": schema_name, "schema": schema, "strict": True}},
-            )
+            from openai.types.chat import ChatCompletion
+
+            completion = await self.client().post("/chat/completions", cast_to=ChatCompletion, body={
+                "model": self.model, "messages": messages,
+                "response_format": {"type": "json_schema",
+                                    "json_schema": {"name": schema_name, "schema": schema, "strict": True}},
+            })
         except openai.APIError as exc:
             raise LLMUnavailable(f"upstream error: {type(exc).__name__}") from exc
         content = completion.choices[0].message.content or ""

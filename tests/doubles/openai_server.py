@@ -61,6 +61,8 @@ class DoubleState:
     faults: deque = field(default_factory=deque)
     requests: list = field(default_factory=list)
     disconnects: int = 0
+    # Compress streamed bodies when the client accepts it (a proxy in front of the API may).
+    compress_streams: bool = False
 
 
 def _words(text: str) -> list[str]:
@@ -162,6 +164,8 @@ def make_app(state: DoubleState) -> web.Application:
                                       "usage": usage, "system_fingerprint": "fp_double"})
 
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        if state.compress_streams and "gzip" in request.headers.get("Accept-Encoding", ""):
+            response.enable_compression(web.ContentCoding.gzip)
         await response.prepare(request)
 
         def chunk(delta: dict, finish: str | None = None) -> bytes:

@@ -61,7 +61,26 @@ async def test_stream_text_and_usage(double):
     assert "".join(pieces) == TEXT and len(pieces) > 5
     assert stream.usage.completion_tokens == len(pieces)
     sent = double.requests[-1]["body"]
-    assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
+    # The wire body is what chat.completions.create() would send, and the SDK's headers come along.
+    assert sent == {"model": "gpt-test", "messages": [{"role": "user", "content": "hola"}], "stream": True,
+                    "stream_options": {"include_usage": True}}
+    headers = {k.lower(): v for k, v in double.requests[-1]["headers"].items()}
+    assert headers["authorization"] == "Bearer sk-test" and headers["x-stainless-lang"] == "python"
+
+
+async def test_a_compressed_stream_is_decoded_by_the_http_library(double):
+    """A proxy that gzips the event stream: the raw socket reads would be
+    compressed bytes, so the body is read decoded instead; same text."""
+    double.state.compress_streams = True
+    try:
+        double.state.tokens_per_second = 200
+        double.script(text=TEXT)
+        stream = await provider(double).stream_reply(request())
+        pieces = await collect(stream)
+        assert "".join(pieces) == TEXT and stream.usage.completion_tokens > 5
+    finally:
+        double.state.compress_streams = False
+        double.state.tokens_per_second = 0
 
 
 async def test_tokens_that_arrive_together_are_one_piece(double):
@@ -132,7 +151,9 @@ async def test_complete_json_valid_and_invalid(double):
     value, usage = await provider(double).complete_json(messages=[{"role": "user", "content": "x"}], schema=schema,
                                                         schema_name="extraction")
     assert value == {"email": "ana@x.es"} and usage.completion_tokens >= 1
-    assert double.requests[-1]["body"]["response_format"]["type"] == "json_schema"
+    assert double.requests[-1]["body"] == {
+        "model": "gpt-test", "messages": [{"role": "user", "content": "x"}],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "extraction", "schema": schema, "strict": True}}}
     double.fail("invalid_json")
     with pytest.raises(LLMUnavailable):
         await provider(double).complete_json(messages=[], schema=schema, schema_name="extraction")
