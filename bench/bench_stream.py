@@ -1,7 +1,7 @@
 """The streaming benchmark of issue 13.
 
 Starts (unless given) a private MariaDB and Redis, the stamping upstream at 60
-tok/s with 120-token replies, one Markezy web process (daphne) using it as its
+tok/s with 120-token replies, one Markezy web process (uvicorn, the image's default, then daphne) using it as its
 OpenAI endpoint, and the plain websockets relay as the baseline. Then, for
 each concurrency level, N leads open widget sessions and sockets at once,
 each streams its assistant reply, and (optionally) one staff monitor watches
@@ -371,18 +371,29 @@ def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
     return lines
 
 
+def _production(server: str):
+    # The web role exactly as the image starts it (project/serve.py), on loopback.
+    return lambda port: _serve_command(server, host="127.0.0.1", port=port)
+
+
+def _serve_command(server: str, *, host: str, port: int) -> list[str]:
+    sys.path.insert(0, str(ROOT))
+    from project.serve import command
+
+    return command(server, host=host, port=port)
+
+
 SERVERS = {
-    # Both as production would run them: one process, HTTP and WebSockets.
-    "daphne": lambda port: [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"],
+    # "uvicorn-sansio" (the image's default) and "daphne": the production command lines
+    # (one process, HTTP and WebSockets); the others are uvicorn variants for comparison.
+    "daphne": _production("daphne"),
+    "uvicorn-sansio": _production("uvicorn"),
     "uvicorn": lambda port: [PY, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--ws", "websockets",
                              "--http", "httptools", "--loop", "asyncio", "--no-access-log", "--log-level", "warning",
                              "project.asgi:application"],
     "uvicorn-uvloop": lambda port: [PY, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--ws", "websockets",
                                     "--http", "httptools", "--loop", "uvloop", "--no-access-log", "--log-level",
                                     "warning", "project.asgi:application"],
-    "uvicorn-sansio": lambda port: [PY, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--ws",
-                                    "websockets-sansio", "--http", "httptools", "--loop", "asyncio", "--no-access-log",
-                                    "--log-level", "warning", "project.asgi:application"],
     "uvicorn-wsproto": lambda port: [PY, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--ws", "wsproto",
                                      "--http", "httptools", "--loop", "asyncio", "--no-access-log", "--log-level",
                                      "warning", "project.asgi:application"],
@@ -556,7 +567,7 @@ def main() -> None:
     parser.add_argument("--no-monitor", action="store_true")
     parser.add_argument("--no-burst", action="store_true", help="skip the burst-arrival scenarios")
     parser.add_argument("--no-idle", action="store_true", help="skip the idle-socket memory measurement")
-    parser.add_argument("--servers", nargs="+", default=["daphne"],
+    parser.add_argument("--servers", nargs="+", default=["uvicorn-sansio", "daphne"],
                         help=f"ASGI servers to measure one after another in the same run (same baseline): "
                              f"{', '.join(sorted(SERVERS))}; SERVER@DIR runs the web process from another checkout")
     parser.add_argument("--repeat", type=int, default=1, help="measure the servers this many times, alternating")

@@ -2,7 +2,7 @@
 # Entrypoint of every Markezy container (PID 1 is tini, which forwards signals
 # and reaps zombies). Usage: entrypoint.sh web|worker|beat|migrate|manage ARGS...
 # Each role ends in `exec`, so SIGTERM from `docker stop` or a Swarm update
-# reaches daphne or Celery directly and they shut down gracefully.
+# reaches the ASGI server or Celery directly and they shut down gracefully.
 set -euo pipefail
 
 # Docker/Swarm secrets: FOO_FILE=/run/secrets/foo becomes FOO=<file contents>
@@ -86,26 +86,9 @@ case "${role}" in
     if [[ "${MIGRATE_ON_START:-0}" == "1" ]]; then
       python manage.py migrate --noinput
     fi
-    # The socket frame limit sits above the app's own (CHAT_MAX_FRAME_BYTES,
-    # 16 KiB) so the app answers an oversized frame with its 4413 close code;
-    # the server's limit only stops memory exhaustion before the app sees a frame.
-    if [[ "${ASGI_SERVER:-daphne}" == "uvicorn" ]]; then
-      # Same app, same limits and pings; about half daphne's CPU per WebSocket
-      # frame (twisted registers and unregisters a writer per frame): bench/README.md.
-      exec uvicorn --host 0.0.0.0 --port 8000 --proxy-headers --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-*}" \
-        --http httptools --ws websockets-sansio --loop asyncio --lifespan off \
-        --ws-max-size "${WEBSOCKET_MAX_MESSAGE_BYTES:-65536}" \
-        --ws-ping-interval 20 --ws-ping-timeout 30 \
-        --timeout-graceful-shutdown 10 --no-server-header --no-access-log \
-        project.asgi:application "$@"
-    fi
-    exec daphne -b 0.0.0.0 -p 8000 --proxy-headers \
-      --websocket_timeout 86400 --websocket_connect_timeout 10 \
-      --websocket-max-message-size "${WEBSOCKET_MAX_MESSAGE_BYTES:-65536}" \
-      --websocket-max-frame-size "${WEBSOCKET_MAX_MESSAGE_BYTES:-65536}" \
-      --ping-interval 20 --ping-timeout 30 \
-      --application-close-timeout 10 --no-server-name \
-      project.asgi:application "$@"
+    # uvicorn (default) or daphne per ASGI_SERVER, with the same limits and
+    # pings: one launcher for the image, the tests and the benchmark.
+    exec python -m project.serve --host 0.0.0.0 --port 8000 "$@"
     ;;
   worker)
     wait_for_database

@@ -1,6 +1,7 @@
-"""Real servers for integration tests: daphne processes running the project
-against the test database and the test Redis, started once per session and
-per configuration (e.g. with the OpenAI double as upstream)."""
+"""Real servers for integration tests: web processes running the project
+(started as the image does, project/serve.py: uvicorn unless ASGI_SERVER says
+daphne) against the test database and the test Redis, started once per
+session and per configuration (e.g. with the OpenAI double as upstream)."""
 
 from __future__ import annotations
 
@@ -68,8 +69,9 @@ def start_web(env_overrides: dict[str, str], tmp_dir: Path) -> WebServer:
     }
     env.pop("OPENAI_API_KEY", None) if "OPENAI_API_KEY" not in env_overrides else None
     log_path = tmp_dir / f"web-{port}.log"
+    # The web role as the image starts it (project/serve.py: ASGI_SERVER, production flags).
     proc = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"],
+        [sys.executable, "-m", "project.serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT, env=env, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"

@@ -1,4 +1,7 @@
-"""The lead socket (CONTRACT §3.1) against real daphne processes, MariaDB and Redis."""
+"""The lead socket (CONTRACT §3.1) against real web processes, MariaDB and
+Redis: every test on both servers the image can run (uvicorn, its default,
+and daphne), since close codes, frame limits and Origin handling are the
+server's business before they are the app's."""
 
 from __future__ import annotations
 
@@ -19,6 +22,14 @@ SLOW = {"OFFLINE_TOKENS_PER_SECOND": "12"}
 
 
 from tests.integration.conftest import close_code as _close_code  # noqa: E402
+
+
+@pytest.fixture(params=["uvicorn", "daphne"])
+def web_pool(request, web_pool):
+    def get(index: int = 0, **env: str):
+        return web_pool(index, ASGI_SERVER=request.param, **env)
+
+    return get
 
 
 @sync_to_async

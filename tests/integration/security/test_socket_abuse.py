@@ -1,4 +1,5 @@
-"""Lead-socket abuse against a real daphne with the OpenAI double upstream:
+"""Lead-socket abuse against a real web process (uvicorn and daphne, both
+servers the image runs) with the OpenAI double upstream:
 an oversized message (sent compressed, as browsers and `websockets` do with
 permessage-deflate) is refused before the LLM hears of it, and a visitor
 token only ever opens its own conversation."""
@@ -21,6 +22,14 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
 
 from tests.integration.conftest import close_code as _close_code  # noqa: E402
+
+
+@pytest.fixture(params=["uvicorn", "daphne"])
+def web_pool(request, web_pool):
+    def get(index: int = 0, **env: str):
+        return web_pool(index, ASGI_SERVER=request.param, **env)
+
+    return get
 
 
 async def test_200_kb_message_is_refused_before_any_llm_call(web_pool, make_agency, session_for, lead_socket):
