@@ -1,6 +1,6 @@
 """Atomic abuse counters in the cache (Redis in any real deployment).
 
-Two shapes: a fixed-window counter (logins, sessions per IP) and a token bucket
+Two shapes: a sliding-window counter (logins, sign-ups and sessions per IP) and a token bucket
 (lead messages: a steady rate with a small burst). Both are single round trips
 on Redis so concurrent web processes share one count.
 """
@@ -20,29 +20,56 @@ class Verdict:
     retry_after: int = 0
 
 
+# A window is counted in slices: the count "in the last window" is the sum of
+# the slices that overlap it, the current one included. A fixed window keyed by
+# the clock let twice the limit through across a boundary (five failed logins
+# at 11:59:59 and five more at 12:00:00); with slices the oldest one counts
+# whole until it is a full window old, so a count never misses an event of the
+# last window (it may keep one for up to a slice longer: the safe side).
+_SLICES = 6
+
+
+def _slices(key: str, window_seconds: int, now: float) -> tuple[list[str], list[int], float]:
+    width = window_seconds / _SLICES
+    current = int(now // width)
+    indexes = list(range(current - _SLICES, current + 1))
+    return [f"rl:{key}:{window_seconds}:{i}" for i in indexes], indexes, width
+
+
 def window_hit(key: str, *, limit: int, window_seconds: int) -> Verdict:
-    """Count one event in the current window; allowed while the count <= limit."""
-    bucket = int(time.time() // window_seconds)
-    full_key = f"rl:{key}:{bucket}"
-    cache.add(full_key, 0, timeout=window_seconds + 1)
+    """Count one event; allowed while the events of the last window (this one
+    included) are at most `limit`."""
+    now = time.time()
+    keys, indexes, width = _slices(key, window_seconds, now)
+    current = keys[-1]
+    cache.add(current, 0, timeout=int(window_seconds + width) + 1)
     try:
-        count = cache.incr(full_key)
+        cache.incr(current)
     except ValueError:  # expired between add and incr
-        cache.add(full_key, 1, timeout=window_seconds + 1)
-        count = 1
-    if count > limit:
-        return Verdict(False, retry_after=int(window_seconds - time.time() % window_seconds) + 1)
-    return Verdict(True)
+        cache.add(current, 1, timeout=int(window_seconds + width) + 1)
+    counts = cache.get_many(keys)
+    per_slice = [int(counts.get(k, 0) or 0) for k in keys]
+    total = sum(per_slice)
+    if total <= limit:
+        return Verdict(True)
+    # Wait until enough of the oldest slices have aged out for the count to fit.
+    for index, count in zip(indexes, per_slice, strict=True):
+        total -= count
+        if total <= limit:
+            leaves_at = (index + _SLICES + 1) * width
+            return Verdict(False, retry_after=max(1, int(leaves_at - now) + 1))
+    return Verdict(False, retry_after=int(window_seconds))  # pragma: no cover - the current slice alone is over
 
 
 def window_count(key: str, *, window_seconds: int) -> int:
-    bucket = int(time.time() // window_seconds)
-    return int(cache.get(f"rl:{key}:{bucket}", 0))
+    """The events counted in the last window."""
+    keys, _, _ = _slices(key, window_seconds, time.time())
+    return sum(int(v or 0) for v in cache.get_many(keys).values())
 
 
 def window_reset(key: str, *, window_seconds: int) -> None:
-    bucket = int(time.time() // window_seconds)
-    cache.delete(f"rl:{key}:{bucket}")
+    keys, _, _ = _slices(key, window_seconds, time.time())
+    cache.delete_many(keys)
 
 
 _BUCKET_LUA = """
