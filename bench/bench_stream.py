@@ -502,7 +502,7 @@ async def main_async(args) -> int:
                                                      f"{'-monitor' if with_monitor else ''}-{time.strftime('%H%M%S')}.txt")
                                 profiler.append(subprocess.Popen(
                                     [str(Path(PY).parent / "py-spy"), "record", "--pid", str(web.pid), "--format",
-                                     "raw", "--rate", "200", "--gil", "--output", str(out), "--nonblocking"],
+                                     "raw", "--rate", str(args.profile_rate), "--gil", "--output", str(out), "--nonblocking"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
                         cpu0 = proc.cpu_times()
@@ -577,6 +577,7 @@ def main() -> None:
                         help="count the web process's syscalls and context switches in the measured phase (perf stat)")
     parser.add_argument("--profile", action="store_true",
                         help="record a py-spy profile of the web process per scenario into bench/results/")
+    parser.add_argument("--profile-rate", type=int, default=200, help="py-spy samples per second (--profile)")
     sys.exit(asyncio.run(main_async(parser.parse_args())))
 
 

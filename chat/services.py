@@ -316,12 +316,23 @@ class TurnRecord:
     flagged: bool = False
 
 
+_TURN_COMPLETE_FIELDS = (
+    # conversation_touch's fields, and the summary's (conversation_summary, crm_brief)
+    "agency", "status", "step", "progress", "owner_kind", "owner_user", "last_seq", "consent_granted",
+    "is_preview", "last_message_role", "last_message_at", "flow_version", "created", "updated",
+    "lead__id", "lead__agency", "lead__conversation", "lead__name", "lead__score", "lead__qualified_at",
+)
+
+
 def turn_complete(*, agency_id: uuid.UUID, conversation_id: uuid.UUID, record: TurnRecord) -> Effects:
     """Store a finished reply (completed, stopped or failed): the one database
     write of a streamed turn. An empty stopped/failed turn stores nothing."""
     with transaction.atomic(), scope(agency=agency_id):
-        # The lead comes along for the summary (locked with the row: harmless, it is this conversation's).
-        conversation = Conversation.objects.select_for_update().select_related("lead").get(id=conversation_id)
+        # The lead comes along for the summary (locked with the row: harmless, it is this conversation's),
+        # and of both rows only what the turn and the summary use: no decryption of the lead's answers,
+        # email, phone or company, nor of the preview this turn replaces (~35 % of this call's CPU).
+        conversation = (Conversation.objects.select_for_update().select_related("lead")
+                        .only(*_TURN_COMPLETE_FIELDS).get(id=conversation_id))
         if not record.text and (record.stopped or record.failed):
             return Effects(conversation.id, agency_id)
         frame = frame_append(

@@ -116,27 +116,30 @@ def lead_projection_write(*, lead: Lead, state: LeadState) -> None:
 
     Precondition: the caller holds the lead's row lock."""
     answers = state.answers
-    lead.status = state.status
-    lead.answers = answers
-    lead.answers_version = state.answers_version
-    lead.consent_granted = state.consent_granted
-    lead.consent_policy = state.consent_policy
-    lead.consent_at = _parse_dt(state.consent_at)
-    lead.score = state.score
-    lead.score_reasons = state.score_reasons
-    lead.qualified_at = _parse_dt(state.qualified_at)
-    # Denormalised, encrypted columns for lists and CRM sync.
-    lead.name = str(answers.get("name") or "")
-    lead.email = str(answers.get("email") or "")
-    lead.email_index = blind_index(lead.email) or ""
-    lead.phone = str(answers.get("phone") or "")
-    lead.company = str(answers.get("company") or "")
-    lead.sector = str(answers.get("sector") or "")[:40]
-    lead.timeline = str(answers.get("timeline") or "")[:32]
     budget = answers.get("budget_monthly")
-    lead.budget_monthly = budget if isinstance(budget, (int, float)) else None
+    email = str(answers.get("email") or "")
+    values = {
+        "status": state.status, "answers": answers, "answers_version": state.answers_version,
+        "consent_granted": state.consent_granted, "consent_policy": state.consent_policy,
+        "consent_at": _parse_dt(state.consent_at), "score": state.score, "score_reasons": state.score_reasons,
+        "qualified_at": _parse_dt(state.qualified_at),
+        # Denormalised, encrypted columns for lists and CRM sync.
+        "name": str(answers.get("name") or ""), "email": email, "email_index": blind_index(email) or "",
+        "phone": str(answers.get("phone") or ""), "company": str(answers.get("company") or ""),
+        "sector": str(answers.get("sector") or "")[:40], "timeline": str(answers.get("timeline") or "")[:32],
+        "budget_monthly": budget if isinstance(budget, (int, float)) else None,
+    }
+    # Only the columns that changed: a message usually answers one field, so
+    # the name, email, phone and company are not re-encrypted (and the UPDATE
+    # not rebuilt with every column) on each one. A deferred column is written,
+    # not read.
+    deferred = lead.get_deferred_fields()
+    changed = [name for name, value in values.items() if name in deferred or getattr(lead, name) != value]
+    for name in changed:
+        setattr(lead, name, values[name])
     lead.updated = timezone.now()
-    lead.save()
+    # event_count moves with every recorded event (_LeadWriter.record).
+    lead.save(update_fields=[*changed, "event_count", "updated"])
 
 
 def lead_projection_matches(lead: Lead, state: LeadState) -> list[str]:
