@@ -5,10 +5,11 @@ WebSockets, the same limits and pings whichever server it is.
 
 `ASGI_SERVER` picks the server:
 
-- `uvicorn` (default) with the sans-I/O `websockets` protocol: the streaming
-  benchmark of issue 13 measures it at 0.7–0.8× daphne's CPU per relayed token,
-  which is what keeps 50 streaming conversations within 5 ms per token and
-  200 within 2× a plain relay on two cores (bench/README.md);
+- `uvicorn` (default) with the sans-I/O `websockets` protocol: in the
+  streaming benchmark of issue 13 it spends 20–40 % less CPU per relayed token
+  than daphne (Twisted registers a writer with epoll for every frame), and it
+  keeps 50 streaming conversations within 5 ms per token where daphne does not
+  (bench/README.md);
 - `daphne`, the reference server of Channels (and `manage.py runserver`'s),
   with the same limits.
 
