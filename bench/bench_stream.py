@@ -88,7 +88,8 @@ class Stream:
 
 
 async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_token: str | None,
-                            spread_s: float = 0.0, monitor_ws_base: str | None = None, on_measure=None) -> dict:
+                            spread_s: float = 0.0, monitor_ws_base: str | None = None, on_measure=None,
+                            lead_ws_bases: list[str] | None = None) -> dict:
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=50)) as client:
         sessions = await asyncio.gather(*(
             client.post(base + "/api/v1/widget/sessions", json={"key": key}, headers={"Origin": ORIGIN}) for _ in range(n)
@@ -141,7 +142,9 @@ async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_t
         connected, send a message and measure the streamed answer."""
         nonlocal connected
         stream = streams[session["conversation"]] = Stream()
-        ws = await websockets.connect(ws_base + "/ws/v1/chat", origin=ORIGIN, max_queue=None, compression=None)
+        # With several web processes, leads are spread over them in turn (as a balancer would).
+        own = lead_ws_bases[sessions.index(session) % len(lead_ws_bases)] if lead_ws_bases else ws_base
+        ws = await websockets.connect(own + "/ws/v1/chat", origin=ORIGIN, max_queue=None, compression=None)
         await ws.send(json.dumps({"type": "auth", "token": session["visitor_token"]}))
         async for raw in ws:
             frame = json.loads(raw)
@@ -383,6 +386,24 @@ def _serve_command(server: str, *, host: str, port: int) -> list[str]:
     return command(server, host=host, port=port)
 
 
+class _ProcGroup:
+    """The web processes of a run, summed (CPU, RSS) as if one."""
+
+    def __init__(self, pids: list[int]):
+        self.procs = [psutil.Process(pid) for pid in pids]
+
+    def cpu_times(self):
+        from types import SimpleNamespace
+
+        times = [p.cpu_times() for p in self.procs]
+        return SimpleNamespace(user=sum(t.user for t in times), system=sum(t.system for t in times))
+
+    def memory_info(self):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(rss=sum(p.memory_info().rss for p in self.procs))
+
+
 SERVERS = {
     # "uvicorn-sansio" (the image's default) and "daphne": the production command lines
     # (one process, HTTP and WebSockets); the others are uvicorn variants for comparison.
@@ -461,7 +482,7 @@ async def main_async(args) -> int:
         report = [f"# Markezy streaming benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
                   f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
                   f"upstream {args.rate:g} tok/s, {args.tokens}-token replies, TTFT {args.ttft:g} ms; "
-                  f"one web process; servers: {', '.join(args.servers)}"]
+                  f"{args.web_processes} web process(es) per server; servers: {', '.join(args.servers)}"]
         spread = args.tokens / args.rate
         baselines: dict[int, dict] = {}
         for server in [server for _ in range(args.repeat) for server in args.servers]:
@@ -469,7 +490,12 @@ async def main_async(args) -> int:
             procs.append(web)
             token = httpx.post(base + "/api/v1/auth/token", json={"email": seed["owner"]["email"],
                                                                   "password": seed["owner"]["password"]}).json()["access"]
-            proc = psutil.Process(web.pid)
+            extra_webs = []
+            for _ in range(args.web_processes - 1):
+                extra_webs.append(await start_web_process(server, args, env, upstream_url, results_dir, second=True))
+                procs.append(extra_webs[-1][0])
+            lead_ws_bases = [ws_base, *(w[2] for w in extra_webs)] if extra_webs else None
+            proc = _ProcGroup([web.pid, *(w[0].pid for w in extra_webs)])
             monitor_ws_base = None
             if args.monitor_remote:
                 # The staff monitor on a second web process: deltas reach it through the hub's
@@ -508,7 +534,7 @@ async def main_async(args) -> int:
                         cpu0 = proc.cpu_times()
                         result = await run_service_leads(base, ws_base, seed["widget_key"], n,
                                                          token if with_monitor else None, spread_s, monitor_ws_base,
-                                                         on_measure)
+                                                         on_measure, lead_ws_bases)
                         cpu1 = proc.cpu_times()
                         counts1 = service_counts()
                         if perf_stat:
@@ -524,7 +550,8 @@ async def main_async(args) -> int:
                         result["rss_mb"] = proc.memory_info().rss / 2**20
                         name = (f"[{server}] {n} streaming conversations, {arrival} arrivals"
                                 + (", one staff monitor watching all" if with_monitor else "")
-                                + (" (on a second web process)" if with_monitor and monitor_ws_base else ""))
+                                + (" (on a second web process)" if with_monitor and monitor_ws_base else "")
+                                + (f", leads over {args.web_processes} web processes" if args.web_processes > 1 else ""))
                         lines = summarise(name, result, baseline)
                         lines.append(f"  load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
                         report += lines
@@ -533,7 +560,7 @@ async def main_async(args) -> int:
                 gc.collect()
                 per_socket = await idle_socket_bytes(base, ws_base, seed["widget_key"], proc)
                 report.append(f"## [{server}] idle lead socket: {per_socket / 1024:.1f} KB each (RSS growth over 200 idle sockets)")
-            for p in (web, web2) if monitor_ws_base else (web,):
+            for p in [*((web, web2) if monitor_ws_base else (web,)), *(w[0] for w in extra_webs)]:
                 p.terminate()
                 try:
                     p.wait(10)
@@ -577,6 +604,9 @@ def main() -> None:
                         help="count the web process's syscalls and context switches in the measured phase (perf stat)")
     parser.add_argument("--profile", action="store_true",
                         help="record a py-spy profile of the web process per scenario into bench/results/")
+    parser.add_argument("--web-processes", type=int, default=1,
+                        help="web processes sharing the leads in turn (production runs one per core); the monitor "
+                             "and the idle sockets stay on the first")
     parser.add_argument("--profile-rate", type=int, default=200, help="py-spy samples per second (--profile)")
     sys.exit(asyncio.run(main_async(parser.parse_args())))
 
