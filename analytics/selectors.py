@@ -120,6 +120,13 @@ def _local_days(rng: Range) -> list[tuple[date, datetime, datetime]]:
     return days
 
 
+def _nearest_rank_sql(values: str, count: str, p: float) -> str:
+    """MySQL: the nearest-rank p-percentile (rank ⌈p·n⌉) of `values`, a sorted
+    GROUP_CONCAT of the n non-null values that `count` counts (NULLs are left
+    out of both)."""
+    return f"SUBSTRING_INDEX(SUBSTRING_INDEX({values}, ',', {_ceil(f'{p} * {count}')}), ',', -1)"
+
+
 def _ceil(expr: str) -> str:
     if connection.vendor == "mysql":
         return f"CEIL({expr})"
@@ -281,8 +288,7 @@ def analytics_quality(rng: Range) -> dict:
         + " THEN 1 ELSE 0 END)" for _, low, high in BUDGET_BANDS)
     if connection.vendor == "mysql":
         seconds = "TIMESTAMPDIFF(SECOND, l.created, l.qualified_at)"
-        median_sql = (f"SUBSTRING_INDEX(SUBSTRING_INDEX(GROUP_CONCAT({seconds} ORDER BY {seconds}), ',', "
-                      f"{_ceil(f'0.5 * COUNT({seconds})')}), ',', -1)")
+        median_sql = _nearest_rank_sql(f"GROUP_CONCAT({seconds} ORDER BY {seconds})", f"COUNT({seconds})", 0.5)
     else:
         seconds = "CAST(ROUND((julianday(l.qualified_at) - julianday(l.created)) * 86400) AS INTEGER)"
         median_sql = "NULL"
@@ -353,9 +359,6 @@ def analytics_usage(rng: Range) -> dict:
         # latency's sorted list gives the nearest rank ⌈p·n⌉ of its n non-null
         # values (NULLs are left out of GROUP_CONCAT and COUNT alike); sorting
         # a day's values costs a fraction of ranking every turn with a window.
-        def rank(values: str, count: str, p: float) -> str:
-            return f"SUBSTRING_INDEX(SUBSTRING_INDEX({values}, ',', {_ceil(f'{p} * {count}')}), ',', -1)"
-
         day_parts, day_params, distinct_parts, distinct_params = [], [], [], []
         for day, start, end in _local_days(rng):
             where, where_params = turns(start, end)
@@ -369,8 +372,8 @@ def analytics_usage(rng: Range) -> dict:
             distinct_params += [day.isoformat(), *where_params]
         day_sql = (
             "SELECT s.d, s.turns, s.p, s.c, "
-            f"{rank('s.ttfts', 's.n_ttft', 0.5)}, {rank('s.ttfts', 's.n_ttft', 0.95)}, "
-            f"{rank('s.turn_ms', 's.n_turn', 0.5)}, {rank('s.turn_ms', 's.n_turn', 0.95)} "
+            f"{_nearest_rank_sql('s.ttfts', 's.n_ttft', 0.5)}, {_nearest_rank_sql('s.ttfts', 's.n_ttft', 0.95)}, "
+            f"{_nearest_rank_sql('s.turn_ms', 's.n_turn', 0.5)}, {_nearest_rank_sql('s.turn_ms', 's.n_turn', 0.95)} "
             f"FROM ({' UNION ALL '.join(day_parts)}) s WHERE s.turns > 0 ORDER BY s.d")
         # Distinct conversations per day: their own read, since counting them
         # above would make MariaDB keep a distinct-set beside the sorted lists.

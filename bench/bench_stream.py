@@ -34,12 +34,16 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import psutil
 import websockets
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from project.serve import command as serve_command  # noqa: E402  (the image's command line)
+
 ORIGIN = "http://bench.markezy.test"
 PY = sys.executable
 
@@ -376,14 +380,7 @@ def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
 
 def _production(server: str):
     # The web role exactly as the image starts it (project/serve.py), on loopback.
-    return lambda port: _serve_command(server, host="127.0.0.1", port=port)
-
-
-def _serve_command(server: str, *, host: str, port: int) -> list[str]:
-    sys.path.insert(0, str(ROOT))
-    from project.serve import command
-
-    return command(server, host=host, port=port)
+    return lambda port: serve_command(server, host="127.0.0.1", port=port)
 
 
 class _ProcGroup:
@@ -393,14 +390,10 @@ class _ProcGroup:
         self.procs = [psutil.Process(pid) for pid in pids]
 
     def cpu_times(self):
-        from types import SimpleNamespace
-
         times = [p.cpu_times() for p in self.procs]
         return SimpleNamespace(user=sum(t.user for t in times), system=sum(t.system for t in times))
 
     def memory_info(self):
-        from types import SimpleNamespace
-
         return SimpleNamespace(rss=sum(p.memory_info().rss for p in self.procs))
 
 

@@ -330,7 +330,7 @@ def turn_complete(*, agency_id: uuid.UUID, conversation_id: uuid.UUID, record: T
     with transaction.atomic(), scope(agency=agency_id):
         # The lead comes along for the summary (locked with the row: harmless, it is this conversation's),
         # and of both rows only what the turn and the summary use: no decryption of the lead's answers,
-        # email, phone or company, nor of the preview this turn replaces (~35 % of this call's CPU).
+        # email, phone or company, nor of the preview this turn replaces (6.4 → 4.0–5.3 ms of CPU per call).
         conversation = (Conversation.objects.select_for_update().select_related("lead")
                         .only(*_TURN_COMPLETE_FIELDS).get(id=conversation_id))
         if not record.text and (record.stopped or record.failed):

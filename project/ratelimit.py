@@ -41,12 +41,12 @@ def window_hit(key: str, *, limit: int, window_seconds: int) -> Verdict:
     included) are at most `limit`."""
     now = time.time()
     keys, indexes, width = _slices(key, window_seconds, now)
-    current = keys[-1]
-    cache.add(current, 0, timeout=int(window_seconds + width) + 1)
+    current, expiry = keys[-1], int(window_seconds + width) + 1
+    cache.add(current, 0, timeout=expiry)
     try:
         cache.incr(current)
     except ValueError:  # expired between add and incr
-        cache.add(current, 1, timeout=int(window_seconds + width) + 1)
+        cache.add(current, 1, timeout=expiry)
     counts = cache.get_many(keys)
     per_slice = [int(counts.get(k, 0) or 0) for k in keys]
     total = sum(per_slice)

@@ -140,6 +140,9 @@ else:
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DB_HEALTH_CHECK_IDLE_SECONDS = float(env_str("DB_HEALTH_CHECK_IDLE_SECONDS", "5"))
+# Worker threads (each with its own connection) that run a dashboard request's
+# independent aggregates at the same time (project/db/concurrent.py); 0 runs them in turn.
+DB_CONCURRENT_QUERIES = env_int("DB_CONCURRENT_QUERIES", 2)
 
 # --- Redis, channel layer, cache --------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
@@ -230,9 +233,6 @@ QDRANT_COLLECTION = env_str("QDRANT_COLLECTION", "markezy_knowledge")
 # a JSON object {"model": {"prompt": x, "completion": y}} overrides them.
 import json as _json  # noqa: E402
 
-# Worker threads (each with its own connection) that run a dashboard request's
-# independent aggregates at the same time (project/db/concurrent.py); 0 runs them in turn.
-DB_CONCURRENT_QUERIES = env_int("DB_CONCURRENT_QUERIES", 2)
 LLM_PRICES = {"gpt-4o-mini": {"prompt": 0.15, "completion": 0.60}, "gpt-4o": {"prompt": 2.50, "completion": 10.00},
               "default": {"prompt": 0.15, "completion": 0.60}, **_json.loads(env_str("LLM_PRICES", "{}") or "{}")}
 LLM_PRICE_CURRENCY = env_str("LLM_PRICE_CURRENCY", "USD")

@@ -158,10 +158,10 @@ class _Reads:
 
 def _network_reads(response):
     """Read the body straight from aiohttp when nothing needs decoding (no
-    Content-Encoding: httpx would otherwise decompress it); else the SDK's bytes."""
-    http_response = getattr(response, "http_response", response)
-    encoding = (http_response.headers.get("content-encoding", "") if http_response is not None else "gzip").strip().lower()
-    stream = getattr(http_response, "stream", None)
+    Content-Encoding: httpx would otherwise decompress it); else the HTTP
+    library's decoded bytes."""
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    stream = getattr(response, "stream", None)
     # httpx wraps the transport's stream (BoundAsyncStream._stream); the vendored
     # transport keeps aiohttp's response on it.
     inner = getattr(stream, "_stream", stream)

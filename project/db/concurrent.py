@@ -43,14 +43,11 @@ def _executor() -> ThreadPoolExecutor | None:
 
 
 def _in_worker(job: Callable[[], T]) -> T:
-    # A worker's connection lives as long as the thread: retire it on the same
-    # terms as a request's (CONN_MAX_AGE, errors, a server restart).
+    # A worker's connection lives as long as the thread: before each job, retire
+    # it on the same terms as a request's (CONN_MAX_AGE, an error in the last
+    # job, a server restart).
     connection.close_if_unusable_or_obsolete()
-    try:
-        return job()
-    finally:
-        if connection.errors_occurred:
-            connection.close_if_unusable_or_obsolete()
+    return job()
 
 
 def run_concurrently(*jobs: Callable[[], T]) -> list[T]:
