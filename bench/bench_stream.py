@@ -355,7 +355,8 @@ def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
         lines.append(f"  monitor lag behind lead (ms) p50 {pct(m, 50):.1f}  p95 {pct(m, 95):.1f}  max {max(m):.1f}"
                      f"  gaps {result['monitor_gaps']}  duplicates {result['monitor_duplicates']}")
     lines.append(f"  web process: CPU {result['cpu_s']:.1f} s over {result['elapsed_s']:.1f} s "
-                 f"({result.get('cpu_measured_s', float('nan')):.1f} s in the measured phase), RSS {result['rss_mb']:.0f} MB")
+                 f"({result.get('cpu_measured_s', float('nan')):.1f} s in the measured phase, "
+                 f"{result.get('cpu_measured_sys_s', float('nan')):.1f} s of it in the kernel), RSS {result['rss_mb']:.0f} MB")
     # Figures a busy machine does not move much: cost per relayed token and per turn.
     tokens = len(lag) + len(ttft)
     turns = max(len(ttft), 1)
@@ -540,6 +541,7 @@ async def main_async(args) -> int:
                         result["cpu_s"] = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
                         c = cpu_at_measure[0] if cpu_at_measure else cpu0
                         result["cpu_measured_s"] = (cpu1.user + cpu1.system) - (c.user + c.system)
+                        result["cpu_measured_sys_s"] = cpu1.system - c.system
                         result["rss_mb"] = proc.memory_info().rss / 2**20
                         name = (f"[{server}] {n} streaming conversations, {arrival} arrivals"
                                 + (", one staff monitor watching all" if with_monitor else "")

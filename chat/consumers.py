@@ -10,7 +10,8 @@ import uuid
 
 import orjson
 import structlog
-from channels.db import aclose_old_connections, database_sync_to_async
+from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -23,6 +24,7 @@ from chat.streaming import start_reply
 from chat.visitor import visitor_token_verify
 from project import metrics
 from project.api.errors import ApplicationError
+from project.db.aio import db_async
 from project.ratelimit import bucket_take
 from tenancy.actors import StaffActor, VisitorActor
 from tenancy.origins import origin_allowed_for_widget
@@ -87,6 +89,17 @@ class _JsonSocket(AsyncWebsocketConsumer):
         if self._auth_timer is not None:
             self._auth_timer.cancel()
 
+    async def dispatch(self, message) -> None:
+        # Channels' dispatch first awaits aclose_old_connections(), which runs on
+        # asgiref's one shared thread: every frame of every socket then queued
+        # behind all the process's database work. Ours runs on db_async's
+        # threads, and each of those calls closes its thread's old or broken
+        # connections before and after (project/db/aio.py): the same guarantee.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     def send_text(self, text: str):
         """One text frame, straight to the server: the hub's hot path skips
         Channels' two `send()` layers (CONTRACT frames are always text)."""
@@ -119,7 +132,6 @@ class _JsonSocket(AsyncWebsocketConsumer):
                     return
                 await self.authenticate(frame)
                 return
-            # Channels' dispatch already ran aclose_old_connections() for this frame.
             await self.handle(frame)
         except BadFrame as exc:
             await self.send_error("bad_frame", str(exc))
@@ -161,9 +173,8 @@ class LeadConsumer(_JsonSocket):
         if not isinstance(last_seq, int) or last_seq < 0:
             await self.send_error("bad_frame", "'last_seq' debe ser un entero ≥ 0.")
             last_seq = 0
-        await aclose_old_connections()
         try:
-            conversation, patterns, key_active = await database_sync_to_async(self._load)(visitor)
+            conversation, patterns, key_active = await db_async(self._load)(visitor)
         except ApplicationError:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
@@ -179,11 +190,11 @@ class LeadConsumer(_JsonSocket):
         self.sink = Sink(self.send_text, conv, last_seq=last_seq, key_id=self.key_id)
         await hub.register_lead(str(visitor.agency_id), self)
         await hub.attach(self.sink)
-        replay = await database_sync_to_async(conversation_replay)(
+        replay = await db_async(conversation_replay)(
             agency_id=visitor.agency_id, conversation_id=visitor.conversation_id, after_seq=last_seq, include_staff_only=False
         )
         await self.sink.go_live(replay, hub.live_turn(conv))
-        opening = await database_sync_to_async(services.conversation_claim_opening)(visitor=visitor)
+        opening = await db_async(services.conversation_claim_opening)(visitor=visitor)
         if opening is not None:
             await self._announce(opening)
 
@@ -237,7 +248,7 @@ class LeadConsumer(_JsonSocket):
 
             # The offline provider reads only the scripted text: no history to load for it.
             with_history = provider_for_agency(self.agency_settings).name != "offline"
-            effects = await database_sync_to_async(services.lead_message_receive)(
+            effects = await db_async(services.lead_message_receive)(
                 visitor=visitor, client_id=client_id, text=text, hints=hints, with_history=with_history
             )
             if effects.duplicate:
@@ -257,7 +268,7 @@ class LeadConsumer(_JsonSocket):
             from qualification.services import qualification_edit
 
             field = _text_field(frame, "field")
-            effects = await database_sync_to_async(qualification_edit)(visitor=visitor, field=field)
+            effects = await db_async(qualification_edit)(visitor=visitor, field=field)
             await self._announce(effects)
         elif kind == "consent":
             from qualification.services import qualification_consent
@@ -266,7 +277,7 @@ class LeadConsumer(_JsonSocket):
             policy = frame.get("policy")
             if not isinstance(granted, bool) or not isinstance(policy, str) or not policy:
                 raise BadFrame("'consent' necesita 'granted' (booleano) y 'policy' (versión).")
-            effects = await database_sync_to_async(qualification_consent)(visitor=visitor, granted=granted, policy=policy)
+            effects = await db_async(qualification_consent)(visitor=visitor, granted=granted, policy=policy)
             await self._announce(effects)
         elif kind == "typing":
             await hub.publish_notice(conv, {"type": "typing", "role": "lead"}, staff_only=True)
@@ -291,7 +302,7 @@ class LeadConsumer(_JsonSocket):
         if await over_quota(self.visitor.agency_id, self.agency_settings):
             return None
         self.quota_ok_at = time.monotonic()
-        context = await database_sync_to_async(qualification_context)(visitor=self.visitor)
+        context = await db_async(qualification_context)(visitor=self.visitor)
         if context is None:
             return None
         return await llm_extract(provider=provider, agency_id=self.visitor.agency_id, text=text, **context)
@@ -307,7 +318,7 @@ class LeadConsumer(_JsonSocket):
 
     async def _within_rate(self) -> bool:
         rate = settings.CHAT_RATE_MESSAGES / settings.CHAT_RATE_WINDOW_SECONDS
-        verdict = await database_sync_to_async(bucket_take, thread_sensitive=False)(
+        verdict = await sync_to_async(bucket_take, thread_sensitive=False)(
             f"msg:{self.visitor.conversation_id}", rate_per_second=rate, burst=settings.CHAT_RATE_BURST
         )
         if verdict.allowed:
@@ -360,7 +371,7 @@ class MonitorConsumer(_JsonSocket):
         if not isinstance(token, str):
             return None
         try:
-            return await database_sync_to_async(actor_from_access_token)(token)
+            return await db_async(actor_from_access_token)(token)
         except Unauthenticated:
             return None
 
@@ -369,7 +380,6 @@ class MonitorConsumer(_JsonSocket):
         the staff member sends nothing."""
         while True:
             await asyncio.sleep(self.TOKEN_RECHECK_SECONDS)
-            await aclose_old_connections()
             if await self._verify(self.token) is None:
                 await self.close(code=CLOSE_UNAUTHENTICATED)
                 return
@@ -407,7 +417,7 @@ class MonitorConsumer(_JsonSocket):
                 await self._announce_presence(conv, watching=False)
         elif kind == "takeover":
             conv = _uuid_field(frame, "conversation")
-            effects = await database_sync_to_async(services.conversation_takeover)(actor=actor, conversation_id=conv)
+            effects = await db_async(services.conversation_takeover)(actor=actor, conversation_id=conv)
             if not effects.duplicate:
                 # Stop first, carrying the handoff: it follows the last delta and precedes the
                 # stopped turn everywhere (publish then re-sends it, dropped by seq where it arrived).
@@ -416,7 +426,7 @@ class MonitorConsumer(_JsonSocket):
             await self.send_json({"type": "takeover.ok", "conversation": str(conv)})
         elif kind == "release":
             conv = _uuid_field(frame, "conversation")
-            effects = await database_sync_to_async(services.conversation_release)(actor=actor, conversation_id=conv)
+            effects = await db_async(services.conversation_release)(actor=actor, conversation_id=conv)
             await hub.publish(str(conv), str(actor.agency_id), effects.frames, effects.summary)
             if effects.reply is not None:
                 start_reply(conversation_id=str(conv), agency_id=str(actor.agency_id), plan=effects.reply)
@@ -425,7 +435,7 @@ class MonitorConsumer(_JsonSocket):
             await self._agent_message(_uuid_field(frame, "conversation"), _text_field(frame, "text"))
         elif kind == "note":
             conv = _uuid_field(frame, "conversation")
-            effects = await database_sync_to_async(services.note_add)(
+            effects = await db_async(services.note_add)(
                 actor=actor, conversation_id=conv, text=_text_field(frame, "text")
             )
             await hub.publish(str(conv), str(actor.agency_id), effects.frames)
@@ -437,11 +447,11 @@ class MonitorConsumer(_JsonSocket):
         if conv in self.subscriptions:
             return
         actor = self.actor
-        conversation = await database_sync_to_async(access_conversation)(actor, conversation_id)
+        conversation = await db_async(access_conversation)(actor, conversation_id)
         sink = Sink(self.send_text, conv, staff=True, tag=True, outbox=self.outbox)
         self.subscriptions[conv] = sink
         await hub.attach(sink)
-        replay = await database_sync_to_async(conversation_replay)(
+        replay = await db_async(conversation_replay)(
             agency_id=actor.agency_id, conversation_id=conversation.id, after_seq=0, include_staff_only=True
         )
         await sink.go_live(replay, hub.live_turn(conv))
@@ -458,13 +468,13 @@ class MonitorConsumer(_JsonSocket):
         text = text.strip()
         if not text or len(text) > settings.CHAT_MAX_TEXT_CHARS:
             raise BadFrame("El mensaje está vacío o es demasiado largo.")
-        await database_sync_to_async(services.agent_turn_precheck)(actor=actor, conversation_id=conversation_id)
+        await db_async(services.agent_turn_precheck)(actor=actor, conversation_id=conversation_id)
         conv, agency = str(conversation_id), str(actor.agency_id)
         record = services.TurnRecord(
             turn_id=uuid.uuid4(), role="agent", text=text, agent_user_id=actor.user_id, agent_name=actor.name
         )
         await hub.publish_notice(conv, F.turn_started_frame(turn_id=record.turn_id, role="agent", agent_name=actor.name))
-        effects = await database_sync_to_async(services.turn_complete)(
+        effects = await db_async(services.turn_complete)(
             agency_id=actor.agency_id, conversation_id=conversation_id, record=record
         )
         await hub.publish(conv, agency, effects.frames, effects.summary)

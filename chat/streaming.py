@@ -16,12 +16,12 @@ import time
 import uuid
 
 import structlog
-from channels.db import database_sync_to_async
 
 from chat import frames as F
 from chat.hub import hub
 from chat.services import Effects, ReplyPlan, TurnRecord, turn_complete
 from project import metrics
+from project.db.aio import db_async
 
 log = structlog.get_logger(__name__)
 
@@ -186,7 +186,7 @@ class TurnRunner:
             # The lead's socket read both at auth: no database round trip per reply.
             patterns = _allowed_link_patterns(self.agency_id, self.agency_settings, self.origin_patterns)
         else:
-            patterns = await database_sync_to_async(_allowed_link_patterns)(
+            patterns = await db_async(_allowed_link_patterns)(
                 self.agency_id, self.agency_settings if self.settings_known else None)
         return OutputGuard(canary=settings.PROMPT_CANARY, allowed_origins=patterns)
 
@@ -203,7 +203,7 @@ class TurnRunner:
             from chat.llm.quota import tokens_add
 
             await tokens_add(self.agency_id, record.prompt_tokens + record.completion_tokens)
-        effects: Effects = await database_sync_to_async(turn_complete)(
+        effects: Effects = await db_async(turn_complete)(
             agency_id=uuid.UUID(self.agency_id), conversation_id=uuid.UUID(self.conversation_id), record=record
         )
         await hub.turn_finished(self.conversation_id, turn)

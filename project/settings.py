@@ -143,6 +143,9 @@ DB_HEALTH_CHECK_IDLE_SECONDS = float(env_str("DB_HEALTH_CHECK_IDLE_SECONDS", "5"
 # Worker threads (each with its own connection) that run a dashboard request's
 # independent aggregates at the same time (project/db/concurrent.py); 0 runs them in turn.
 DB_CONCURRENT_QUERIES = env_int("DB_CONCURRENT_QUERIES", 2)
+# Threads (each with its own connection) that run the sockets' database work
+# (project/db/aio.py); SQLite always uses one.
+DB_ASYNC_THREADS = env_int("DB_ASYNC_THREADS", 2)
 
 # --- Redis, channel layer, cache --------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
@@ -170,7 +173,8 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # One connection pool per process, not one per request thread (project/cache.py).
+            "BACKEND": "project.cache.SharedPoolRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "mkz",
         }
