@@ -19,11 +19,18 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from django.conf import settings  # noqa: E402
+
+from project.http_threads import PersistentRequestThreads  # noqa: E402
 from project.routing import websocket_urlpatterns  # noqa: E402
+
+# Each request on one of a few long-lived threads, so database connections
+# persist (project/http_threads.py); HTTP_THREADS=0 keeps Django's thread per request.
+http_app = PersistentRequestThreads(django_asgi_app, threads=settings.HTTP_THREADS) if settings.HTTP_THREADS > 0 else django_asgi_app
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": http_app,
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )

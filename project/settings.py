@@ -146,6 +146,10 @@ DB_CONCURRENT_QUERIES = env_int("DB_CONCURRENT_QUERIES", 2)
 # Threads (each with its own connection) that run the sockets' database work
 # (project/db/aio.py); SQLite always uses one.
 DB_ASYNC_THREADS = env_int("DB_ASYNC_THREADS", 2)
+# Long-lived threads that run HTTP requests, each with its persistent
+# connection (project/http_threads.py); concurrent requests beyond it queue.
+# 0: Django's own thread per request (a new connection for each).
+HTTP_THREADS = env_int("HTTP_THREADS", 8)
 
 # --- Redis, channel layer, cache --------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
