@@ -317,6 +317,26 @@ def service_counts() -> dict[str, int]:
     return counts
 
 
+def gc_pauses(base: str) -> dict[str, float]:
+    """The web process's garbage-collector pause histogram (markezy_gc_pause_seconds,
+    all generations): count, total seconds, and how many took over 10 and 50 ms."""
+    text = httpx.get(base + "/metrics", timeout=10).text
+    out = {"count": 0.0, "sum": 0.0, "le_0.01": 0.0, "le_0.05": 0.0}
+    for line in text.splitlines():
+        if not line.startswith("markezy_gc_pause_seconds"):
+            continue
+        name, _, value = line.rpartition(" ")
+        if name.startswith("markezy_gc_pause_seconds_count"):
+            out["count"] += float(value)
+        elif name.startswith("markezy_gc_pause_seconds_sum"):
+            out["sum"] += float(value)
+        elif 'le="0.01"' in name:
+            out["le_0.01"] += float(value)
+        elif 'le="0.05"' in name:
+            out["le_0.05"] += float(value)
+    return out
+
+
 def start_perf_stat(pid: int, results_dir: Path):
     out = results_dir / f"perf-stat-{pid}-{time.time_ns()}.txt"
     return subprocess.Popen(["perf", "stat", "-x", ",", "-o", str(out), "-e", "raw_syscalls:sys_enter,context-switches",
@@ -357,6 +377,10 @@ def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
     lines.append(f"  web process: CPU {result['cpu_s']:.1f} s over {result['elapsed_s']:.1f} s "
                  f"({result.get('cpu_measured_s', float('nan')):.1f} s in the measured phase, "
                  f"{result.get('cpu_measured_sys_s', float('nan')):.1f} s of it in the kernel), RSS {result['rss_mb']:.0f} MB")
+    g = result.get("gc")
+    if g:
+        lines.append(f"  web process GC in the measured phase: {g['count']:.0f} pauses, {1000 * g['sum']:.0f} ms in all, "
+                     f"{g['count'] - g['le_0.01']:.0f} over 10 ms, {g['count'] - g['le_0.05']:.0f} over 50 ms")
     # Figures a busy machine does not move much: cost per relayed token and per turn.
     tokens = len(lag) + len(ttft)
     turns = max(len(ttft), 1)
@@ -509,11 +533,13 @@ async def main_async(args) -> int:
                         profiler = []
                         cpu_at_measure = []
                         counts_at_measure = []
+                        gc_at_measure = []
                         perf_stat = []
 
                         def on_measure() -> None:
                             # Every lead connected and past its opening: the measured phase starts.
                             cpu_at_measure.append(proc.cpu_times())
+                            gc_at_measure.append(gc_pauses(base))
                             counts_at_measure.append(service_counts())
                             if args.syscalls:
                                 perf_stat.append(start_perf_stat(web.pid, results_dir))
@@ -531,6 +557,9 @@ async def main_async(args) -> int:
                                                          on_measure, lead_ws_bases)
                         cpu1 = proc.cpu_times()
                         counts1 = service_counts()
+                        if gc_at_measure:
+                            gc1 = gc_pauses(base)
+                            result["gc"] = {k: gc1[k] - gc_at_measure[0][k] for k in gc1}
                         if perf_stat:
                             result["syscalls"] = stop_perf_stat(*perf_stat[0])
                         if counts_at_measure:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import time
 
 
 def tune_gc() -> None:
@@ -31,6 +32,24 @@ def tune_gc() -> None:
     if len(thresholds) != 3 or min(thresholds) <= 0:
         raise ValueError(f"MARKEZY_GC_THRESHOLDS must be three positive integers, got {raw!r}")
     gc.set_threshold(*thresholds)
+    if _record_pause not in gc.callbacks:
+        from project import metrics
+
+        _pause_series[:] = [metrics.GC_PAUSES.labels(str(generation)) for generation in range(3)]
+        gc.callbacks.append(_record_pause)
+
+
+_pause_started = [0.0]
+_pause_series: list = []
+
+
+def _record_pause(phase: str, info: dict) -> None:
+    """Each collection's duration into markezy_gc_pause_seconds: a pause stops
+    the event loop, so it lands on every token streaming at that moment."""
+    if phase == "start":
+        _pause_started[0] = time.perf_counter()
+    elif _pause_series:
+        _pause_series[info["generation"]].observe(time.perf_counter() - _pause_started[0])
 
 
 def warm_up() -> None:

@@ -51,3 +51,18 @@ def test_the_asgi_application_starts_with_the_tuning():
                               "MARKEZY_GC_THRESHOLDS": "30000,20,20"})
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "(30000, 20, 20)"
+
+
+def test_collections_are_timed_into_the_gc_pause_histogram(restore_gc):
+    from project import metrics
+
+    tune_gc()
+    tune_gc()  # once is enough: a second call adds no second callback
+    assert sum(1 for cb in gc.callbacks if getattr(cb, "__name__", "") == "_record_pause") == 1
+
+    def count() -> float:
+        return metrics.REGISTRY.get_sample_value("markezy_gc_pause_seconds_count", {"generation": "2"}) or 0
+
+    before = count()
+    gc.collect()
+    assert count() == before + 1
