@@ -143,9 +143,11 @@ DB_HEALTH_CHECK_IDLE_SECONDS = float(env_str("DB_HEALTH_CHECK_IDLE_SECONDS", "5"
 # Worker threads (each with its own connection) that run a dashboard request's
 # independent aggregates at the same time (project/db/concurrent.py); 0 runs them in turn.
 DB_CONCURRENT_QUERIES = env_int("DB_CONCURRENT_QUERIES", 2)
-# Threads (each with its own connection) that run the sockets' database work
-# (project/db/aio.py); SQLite always uses one.
-DB_ASYNC_THREADS = env_int("DB_ASYNC_THREADS", 2)
+# The sockets' database work (project/db/aio.py): one thread runs it in order;
+# spare threads (each with its own connection) take over the waiting calls
+# while that thread's current call has run for DB_ASYNC_STUCK_MS. SQLite: no spares.
+DB_ASYNC_SPARE_THREADS = env_int("DB_ASYNC_SPARE_THREADS", 2)
+DB_ASYNC_STUCK_MS = env_int("DB_ASYNC_STUCK_MS", 200)
 # Long-lived threads that run HTTP requests, each with its persistent
 # connection (project/http_threads.py); concurrent requests beyond it queue.
 # 0: Django's own thread per request (a new connection for each).

@@ -1,25 +1,41 @@
-"""Database work called from the event loop, on a small pool of threads.
+"""Database work called from the event loop: one thread, and spare ones for
+when it is stuck.
 
 Channels' `database_sync_to_async` is thread-sensitive by default: outside a
 Django request (every WebSocket consumer) asgiref runs it on one shared
-thread for the whole process. With 200 leads writing at once that thread is
-a queue: each message waited for every other socket's ORM work and MySQL
-round trips, and the time to first token grew to seconds while the second
-core and MariaDB sat idle (bench/README.md, "Streaming, 2026-12-02").
+thread for the whole process, behind which every frame of every socket also
+queued (Channels' per-frame `aclose_old_connections()`). A conversation whose
+write waited on a row lock (up to `innodb_lock_wait_timeout`) then held up
+every socket of the process.
 
-`db_async` runs the call on `DB_ASYNC_THREADS` threads instead, each with its
-own connection. `DatabaseSyncToAsync` closes that thread's old or broken
-connections before and after every call, which is what Channels'
-`aclose_old_connections()` does for its single thread. Nothing here relies
-on the calls of different sockets being serialised: the services lock the
-rows they change (they already run concurrently across web processes), and
-one socket still awaits its calls one after the other.
+Simply running the calls on several threads is worse where it matters most:
+they all want the GIL, and the event loop that streams the tokens gets a
+smaller share of it. Measured at 200 streaming conversations on one process
+(bench_stream, same minutes, two runs each): one database thread p95 36–41 ms
+added per token, two threads 64–70 ms, and no better time to first token.
+
+So `db_async` calls run in order on one thread, as before, and
+`DB_ASYNC_SPARE_THREADS` spare threads (each with its own connection) take
+waiting calls only while the main thread's current call has run for
+`DB_ASYNC_STUCK_MS`: normal calls take a few ms, so the spares run only while
+the main thread is stuck (a lock wait, a slow query), not when it is merely
+busy (a long queue of short calls under load, where more threads would only
+compete for the GIL), and a stuck conversation holds up no other.
+
+`DatabaseSyncToAsync` closes the running thread's old or broken connections
+before and after every call, which is what `aclose_old_connections()` does
+for asgiref's shared thread. Nothing relies on the calls of different
+sockets being serialised: the services lock the rows they change (they
+already run concurrently across web processes), and one socket still awaits
+its calls one after the other.
 """
 
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections import deque
+from concurrent.futures import Executor, Future
 from typing import Callable, ParamSpec, TypeVar
 
 from channels.db import DatabaseSyncToAsync
@@ -29,24 +45,107 @@ from django.db import connections
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_executor: ThreadPoolExecutor | None = None
+
+class SpillOverExecutor(Executor):
+    """A main worker that runs the calls in order, and spare workers that
+    take waiting calls only while the main worker's current call has run
+    for `stuck_after` seconds."""
+
+    def __init__(self, *, spares: int, stuck_after: float, name: str = "db-async"):
+        self.stuck_after = stuck_after
+        self._queue: deque[tuple[Future, Callable, tuple, dict]] = deque()
+        self._ready = threading.Condition()
+        self._shutdown = False
+        self._main_busy_since: float | None = None  # start of the main worker's current call
+        self._threads = [threading.Thread(target=self._main, name=f"{name}-0", daemon=True)]
+        self._threads += [threading.Thread(target=self._spare, name=f"{name}-spare-{i}", daemon=True)
+                          for i in range(spares)]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        with self._ready:
+            if self._shutdown:
+                raise RuntimeError("cannot submit after shutdown")
+            self._queue.append((future, fn, args, kwargs))
+            self._ready.notify_all()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._ready:
+            self._shutdown = True
+            if cancel_futures:
+                while self._queue:
+                    self._queue.popleft()[0].cancel()
+            self._ready.notify_all()
+        if wait:
+            for thread in self._threads:
+                thread.join()
+
+    def _main(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue and not self._shutdown:
+                    self._ready.wait()
+                if not self._queue:
+                    return
+                item = self._queue.popleft()
+                self._main_busy_since = time.monotonic()
+            try:
+                self._run(item)
+            finally:
+                with self._ready:
+                    self._main_busy_since = None
+
+    def _spare(self) -> None:
+        while True:
+            with self._ready:
+                while True:
+                    if self._shutdown and not self._queue:
+                        return
+                    busy_since = self._main_busy_since
+                    if self._queue and busy_since is not None:
+                        running = time.monotonic() - busy_since
+                        if running >= self.stuck_after:
+                            item = self._queue.popleft()
+                            break
+                        self._ready.wait(self.stuck_after - running)
+                    else:
+                        # Nothing waits, or the main worker is about to take it.
+                        self._ready.wait(self.stuck_after if self._queue else None)
+            self._run(item)
+
+    @staticmethod
+    def _run(item) -> None:
+        future, fn, args, kwargs = item
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting caller
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+
+
+_executor: SpillOverExecutor | None = None
 _lock = threading.Lock()
 
 
-def db_threads() -> int:
-    """SQLite (the embedded default) has one writer at a time: one thread
-    avoids its lock waits. Elsewhere DB_ASYNC_THREADS (default 2)."""
+def db_spare_threads() -> int:
+    """SQLite (the embedded default) has one writer at a time: no spares."""
     if connections["default"].vendor == "sqlite":
-        return 1
-    return max(1, settings.DB_ASYNC_THREADS)
+        return 0
+    return max(0, settings.DB_ASYNC_SPARE_THREADS)
 
 
-def db_executor() -> ThreadPoolExecutor:
+def db_executor() -> SpillOverExecutor:
     global _executor
     if _executor is None:
         with _lock:
             if _executor is None:
-                _executor = ThreadPoolExecutor(max_workers=db_threads(), thread_name_prefix="db-async")
+                _executor = SpillOverExecutor(spares=db_spare_threads(), stuck_after=settings.DB_ASYNC_STUCK_MS / 1000)
     return _executor
 
 
