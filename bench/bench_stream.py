@@ -317,10 +317,10 @@ def service_counts() -> dict[str, int]:
     return counts
 
 
-def gc_pauses(base: str) -> dict[str, float]:
-    """The web process's garbage-collector pause histogram (markezy_gc_pause_seconds,
-    all generations): count, total seconds, and how many took over 10 and 50 ms."""
-    text = httpx.get(base + "/metrics", timeout=10).text
+def gc_pauses(bases: list[str]) -> dict[str, float]:
+    """The web processes' garbage-collector pause histograms (markezy_gc_pause_seconds,
+    all generations, summed): count, total seconds, and how many took over 10 and 50 ms."""
+    text = "\n".join(httpx.get(base + "/metrics", timeout=10).text for base in bases)
     out = {"count": 0.0, "sum": 0.0, "le_0.01": 0.0, "le_0.05": 0.0}
     for line in text.splitlines():
         if not line.startswith("markezy_gc_pause_seconds"):
@@ -379,7 +379,7 @@ def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
                  f"{result.get('cpu_measured_sys_s', float('nan')):.1f} s of it in the kernel), RSS {result['rss_mb']:.0f} MB")
     g = result.get("gc")
     if g:
-        lines.append(f"  web process GC in the measured phase: {g['count']:.0f} pauses, {1000 * g['sum']:.0f} ms in all, "
+        lines.append(f"  web process(es) GC in the measured phase: {g['count']:.0f} pauses, {1000 * g['sum']:.0f} ms in all, "
                      f"{g['count'] - g['le_0.01']:.0f} over 10 ms, {g['count'] - g['le_0.05']:.0f} over 50 ms")
     # Figures a busy machine does not move much: cost per relayed token and per turn.
     tokens = len(lag) + len(ttft)
@@ -514,14 +514,17 @@ async def main_async(args) -> int:
                 procs.append(extra_webs[-1][0])
             lead_ws_bases = [ws_base, *(w[2] for w in extra_webs)] if extra_webs else None
             proc = _ProcGroup([web.pid, *(w[0].pid for w in extra_webs)])
+            web_bases = [base, *(w[1] for w in extra_webs)]
             monitor_ws_base = None
             if args.monitor_remote:
                 # The staff monitor on a second web process: deltas reach it through the hub's
                 # batched channel-layer messages, as for staff on another replica in production.
                 web2, _, monitor_ws_base = await start_web_process(server, args, env, upstream_url, results_dir, second=True)
                 procs.append(web2)
-            # Warm-up: imports, connection pools, JIT-free but cache-warm.
-            await run_service_leads(base, ws_base, seed["widget_key"], 5, None)
+            # Warm-up of every web process: imports, connection pools, caches (a cold second
+            # process made the first scenario of a --web-processes 2 run look worse than the next).
+            await run_service_leads(base, ws_base, seed["widget_key"], 5 * args.web_processes, None,
+                                    lead_ws_bases=lead_ws_bases)
             for n in args.streams:
                 # The baseline is measured again right before each server's scenarios: on a
                 # shared machine the load moves within minutes.
@@ -539,7 +542,7 @@ async def main_async(args) -> int:
                         def on_measure() -> None:
                             # Every lead connected and past its opening: the measured phase starts.
                             cpu_at_measure.append(proc.cpu_times())
-                            gc_at_measure.append(gc_pauses(base))
+                            gc_at_measure.append(gc_pauses(web_bases))
                             counts_at_measure.append(service_counts())
                             if args.syscalls:
                                 perf_stat.append(start_perf_stat(web.pid, results_dir))
@@ -558,7 +561,7 @@ async def main_async(args) -> int:
                         cpu1 = proc.cpu_times()
                         counts1 = service_counts()
                         if gc_at_measure:
-                            gc1 = gc_pauses(base)
+                            gc1 = gc_pauses(web_bases)
                             result["gc"] = {k: gc1[k] - gc_at_measure[0][k] for k in gc1}
                         if perf_stat:
                             result["syscalls"] = stop_perf_stat(*perf_stat[0])

@@ -587,19 +587,22 @@ class Hub:
                     break
 
     async def _read_forever(self) -> None:
+        # Everything waiting in one round trip where the layer can (project/channel_layer.py).
+        batch = getattr(self.layer, "receive_batch", None)
         while True:
             try:
-                message = await self.layer.receive(self.channel)
+                messages = await batch(self.channel) if batch is not None else [await self.layer.receive(self.channel)]
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - Redis restarts: keep reading
                 log.warning("hub_receive_failed", exc_info=True)
                 await asyncio.sleep(0.5)
                 continue
-            try:
-                await self._on_message(message)
-            except Exception:  # noqa: BLE001
-                log.exception("hub_message_failed", message_type=message.get("type"))
+            for message in messages:
+                try:
+                    await self._on_message(message)
+                except Exception:  # noqa: BLE001
+                    log.exception("hub_message_failed", message_type=message.get("type"))
 
     async def _on_message(self, message: dict) -> None:
         kind = message.get("type")

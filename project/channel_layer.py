@@ -23,3 +23,38 @@ class HubRedisChannelLayer(RedisChannelLayer):
         if origin:
             channel_names = [name for name in channel_names if name != origin]
         return super()._map_channel_keys_to_connection(channel_names, message)
+
+    async def receive_batch(self, channel: str, *, limit: int = 256) -> list[dict]:
+        """Every message waiting on a process-specific channel (up to `limit`),
+        in order, in one round trip; if none waits, block for the first.
+
+        channels_redis' receive() costs four sequential Redis round trips per
+        message (a cleanup script, BZPOPMIN, a backup ZADD and its ZPOPMIN) and
+        two tasks; a web process busy streaming its own leads then received
+        the other processes' delta batches more slowly than they came, and a
+        staff monitor watching their conversations fell seconds behind
+        (bench/README.md, "Streaming, 2026-12-02"). The backup queue it keeps
+        is for receivers that may be cancelled mid-receive and live on; the
+        hub's reader is cancelled only with its process, whose sockets go
+        with it, so nothing it pops would have had anyone to go to.
+
+        Precondition: `channel` comes from new_channel() on this layer and only
+        receive_batch() reads it (the hub's one channel)."""
+        assert "!" in channel, "receive_batch reads a process-specific channel"
+        real_channel = self.non_local_name(channel)
+        key = self.prefix + real_channel
+        connection = self.connection(self.consistent_hash(real_channel))
+        popped = await connection.zpopmin(key, limit)
+        if not popped:
+            first = await connection.bzpopmin(key, timeout=self.brpop_timeout)
+            if first is None:
+                return []
+            popped = [(first[1], first[2])]
+            if limit > 1:
+                popped += await connection.zpopmin(key, limit - 1)
+        messages = []
+        for member, *_score in popped:
+            message = self.deserialize(member)
+            message.pop("__asgi_channel__", None)
+            messages.append(message)
+        return messages
