@@ -63,3 +63,33 @@ async def test_limit_and_blocking_for_the_first_message():
     finally:
         await sender.close_pools()
         await receiver.close_pools()
+
+
+async def test_send_in_one_round_trip_keeps_channels_redis_rules():
+    from channels.exceptions import ChannelFull
+
+    config = dict(settings.CHANNEL_LAYERS["default"]["CONFIG"])
+    sender = HubRedisChannelLayer(**{**config, "capacity": 3})
+    receiver = _layer()
+    channel = await receiver.new_channel("hub.")
+    try:
+        for i in range(3):
+            await sender.send(channel, {"type": "x", "n": i})
+        with pytest.raises(ChannelFull):
+            await sender.send(channel, {"type": "x", "n": 3})
+        # channels_redis' own receive() reads what our send() wrote.
+        assert (await receiver.receive(channel))["n"] == 0
+        assert [m["n"] for m in await receiver.receive_batch(channel)] == [1, 2]
+        # A general (non-process) channel too.
+        await sender.send("plain.channel", {"type": "y"})
+        assert (await receiver.receive("plain.channel")) == {"type": "y"}
+        # Expired messages are dropped by the next send.
+        short = HubRedisChannelLayer(**{**config, "expiry": 1})
+        await short.send(channel, {"type": "x", "n": "old"})
+        await asyncio.sleep(2.1)
+        await short.send(channel, {"type": "x", "n": "new"})
+        assert [m["n"] for m in await receiver.receive_batch(channel)] == ["new"]
+        await short.close_pools()
+    finally:
+        await sender.close_pools()
+        await receiver.close_pools()
