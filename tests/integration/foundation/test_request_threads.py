@@ -6,12 +6,11 @@ process's HTTP requests now run on HTTP_THREADS long-lived threads
 
 from __future__ import annotations
 
-import httpx
 import MySQLdb
 import pytest
 from django.db import connection
 
-from tests.integration.conftest import ORIGIN
+from tests.integration.conftest import open_session
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
@@ -31,16 +30,11 @@ def _status(name: str) -> int:
 def test_requests_reuse_a_few_database_connections(web, make_agency):
     agency = make_agency()
 
-    def open_session():
-        response = httpx.post(web.base_url + "/api/v1/widget/sessions", json={"key": agency.key.key},
-                              headers={"Origin": ORIGIN}, timeout=10)
-        assert response.status_code == 201, response.text
-
     for _ in range(3):
-        open_session()
+        open_session(web, agency.key.key)
     before = _status("Connections")
     for _ in range(20):
-        open_session()
+        open_session(web, agency.key.key)
     opened = _status("Connections") - before - 1  # our own status connection
     # Django's thread per request: 20 new connections here, never closed until GC.
     assert opened <= 2, f"{opened} new MySQL connections for 20 requests"

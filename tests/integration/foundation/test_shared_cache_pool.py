@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import threading
 
-import httpx
 import pytest
 import redis
 from django.conf import settings
 from django.core.cache import caches
 
-from tests.integration.conftest import ORIGIN
+from tests.integration.conftest import open_session
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
@@ -44,15 +43,10 @@ def test_threads_share_one_pool():
 def test_requests_reuse_the_processes_redis_connections(web, make_agency):
     agency = make_agency()
 
-    def open_session():
-        response = httpx.post(web.base_url + "/api/v1/widget/sessions", json={"key": agency.key.key},
-                              headers={"Origin": ORIGIN}, timeout=10)
-        assert response.status_code == 201, response.text
-
-    open_session()  # the process's pool exists from here on
+    open_session(web, agency.key.key)  # the process's pool exists from here on
     before = _connections_received()
     for _ in range(20):
-        open_session()  # each one counts its IP's sessions in the cache
+        open_session(web, agency.key.key)  # each one counts its IP's sessions in the cache
     opened = _connections_received() - before - 1  # our own INFO connection
     # Django's own client: one new connection per request (20 here).
     assert opened <= 3, f"{opened} new Redis connections for 20 requests"
