@@ -144,7 +144,7 @@ class Sink:
     and holds live frames while the socket's replay is still being sent."""
 
     __slots__ = ("send_text", "conversation_id", "last_seq", "offsets", "completed", "buffer", "tag", "staff", "key_id",
-                 "outbox", "ahead", "gap_timer")
+                 "outbox", "ahead", "gap_timer", "gone")
 
     def __init__(self, send_text, conversation_id: str, *, last_seq: int = 0, staff: bool = False, tag: bool = False,
                  key_id: str | None = None, outbox: Outbox | None = None):
@@ -163,8 +163,12 @@ class Sink:
         # Persisted frames that arrived before a lower seq, held until it comes.
         self.ahead: dict[int, dict] = {}
         self.gap_timer: asyncio.TimerHandle | None = None
+        # The socket closed under us (its disconnect handler detaches the sink a moment later).
+        self.gone = False
 
     async def deliver(self, frame: dict) -> None:
+        if self.gone:
+            return
         if self.buffer is not None:
             self.buffer.append(frame)
             return
@@ -269,7 +273,22 @@ class Sink:
         if self.outbox is not None:
             self.outbox.put(self.conversation_id, frame)
             return
-        await self.send_text(orjson.dumps(frame).decode())
+        if self.gone:
+            return
+        try:
+            await self.send_text(orjson.dumps(frame).decode())
+        except Exception as exc:  # noqa: BLE001 - see socket_gone
+            socket_gone(self, exc)
+
+
+def socket_gone(sink: Sink, exc: Exception) -> None:
+    """A send to a socket that has just closed (a lead reloading mid-reply)
+    raises until its disconnect handler detaches the sink. That is the
+    socket's end, never the sender's: the turn streaming to it, and every
+    other socket of the conversation, go on."""
+    if not sink.gone:
+        sink.gone = True
+        log.info("socket_gone", conversation=sink.conversation_id, error=type(exc).__name__)
 
 
 @dataclass(slots=True)
@@ -281,6 +300,8 @@ class LiveTurn:
     length: int = 0
     # Set the moment a stop is requested: no delta of this turn goes out after.
     closed: bool = False
+    # Set once the turn is persisted (its turn.completed may still be on its way).
+    stored: bool = False
 
     @property
     def text(self) -> str:
@@ -451,14 +472,17 @@ class Hub:
             frame = {"type": "turn.delta", "turn": turn_id, "offset": offset, "text": piece}
             encoded = None
             for sink in tuple(sinks):
-                if (sink.buffer is None and sink.outbox is None and not sink.tag
+                if (sink.buffer is None and sink.outbox is None and not sink.tag and not sink.gone
                         and sink.offsets.get(turn_id) == offset and turn_id not in sink.completed):
                     # The usual case: a live socket that has the turn up to here takes the
                     # delta as it is, encoded once for every such socket of the conversation.
                     if encoded is None:
                         encoded = orjson.dumps(frame).decode()
                     sink.offsets[turn_id] = offset + len(piece)
-                    await sink.send_text(encoded)
+                    try:
+                        await sink.send_text(encoded)
+                    except Exception as exc:  # noqa: BLE001 - one closed socket must not end the turn
+                        socket_gone(sink, exc)
                 else:
                     await sink.deliver(frame)
         if self.remote.get(conversation_id):
@@ -477,6 +501,13 @@ class Hub:
             del self.live[conversation_id]
         if self.distributed and not self.sinks.get(conversation_id):
             await self._leave(conv_group(conversation_id))
+
+    def turn_abandoned(self, conversation_id: str, turn: LiveTurn) -> None:
+        """A turn whose runner failed before it could be stored: no socket
+        joining from now on is shown it as still streaming."""
+        turn.closed = True
+        if self.live.get(conversation_id) is turn:
+            del self.live[conversation_id]
 
     # --- persisted frames and notifications -------------------------------------
 

@@ -55,6 +55,7 @@ class TurnRunner:
         self._stop = asyncio.Event()
         self.stop_reason: str | None = None
         self.turn = None
+        self.provider_name = "offline"
         self.flagged = False
 
     def stop(self, *, reason: str) -> None:
@@ -109,10 +110,28 @@ class TurnRunner:
             metrics.TURNS_STREAMED.labels(provider.name, outcome).inc()
         except Exception:
             log.exception("turn_failed", conversation=self.conversation_id)
+            await self._salvage()
             raise
         finally:
             if runners.get(self.conversation_id) is self:
                 del runners[self.conversation_id]
+
+    async def _salvage(self) -> None:
+        """After an unexpected failure, keep what was streamed (as a failed
+        turn) and end the live turn: a socket joining later must not be shown
+        a reply that never completes."""
+        turn = self.turn
+        if turn is None:
+            return
+        turn.closed = True
+        if not turn.stored:
+            try:
+                await self._store(turn, self.provider_name, stopped=True, failed=True, usage=None, first_token=None,
+                                  started=time.monotonic())
+                return
+            except Exception:  # noqa: BLE001 - the original failure is already logged and raised
+                log.exception("turn_salvage_failed", conversation=self.conversation_id)
+        hub.turn_abandoned(self.conversation_id, turn)
 
     async def _pump(self, provider, request, turn) -> tuple[str, object, float | None]:
         """Stream into the hub, through the output guard, until done, stopped
@@ -123,6 +142,7 @@ class TurnRunner:
         first_token: float | None = None
         started = time.monotonic()
         stream = None
+        self.provider_name = provider.name
         guard = await self._guard()
 
         async def read() -> None:
@@ -206,6 +226,7 @@ class TurnRunner:
         effects: Effects = await db_async(turn_complete)(
             agency_id=uuid.UUID(self.agency_id), conversation_id=uuid.UUID(self.conversation_id), record=record
         )
+        turn.stored = True
         await hub.turn_finished(self.conversation_id, turn)
         await hub.publish(self.conversation_id, self.agency_id, effects.frames, effects.summary)
         if self.flagged:
