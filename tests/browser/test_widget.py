@@ -115,6 +115,38 @@ def test_reload_mid_stream_resumes_without_duplicates(web_pool, transactional_db
     assert texts[0].startswith("¡Hola!") and texts[0].count("¡Hola!") == 1 and "privacidad" in texts[0]
 
 
+def test_reload_shows_the_conversation_so_far(web_pool, transactional_db, make_agency, site, in_browser, screenshots):
+    """A page starts empty: after a reload the widget shows the whole
+    conversation again, the current question's quick replies and the progress."""
+    server = web_pool(0, OFFLINE_TOKENS_PER_SECOND="400", CHAT_RATE_BURST="100")
+    a = make_agency(origins=(site.origin,))
+    _page(site, server, a.key.key)
+
+    def scenario(browser):
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(site.origin + "/")
+        page.get_by_role("button", name="Abrir el chat").click()
+        _answer_all(page, ["Me llamo Ana García", "Panadería Sol"])
+        page.locator(".chips button", has_text="Tienda online").wait_for()
+        page.locator(".msg.assistant:not(.caret)", has_text="sector").wait_for()
+        before = page.locator(".msg").all_inner_texts()
+        progress = page.locator("[role=progressbar]").get_attribute("aria-valuenow")
+        page.reload()
+        page.get_by_role("button", name="Abrir el chat").click()
+        page.locator(".chips button", has_text="Tienda online").wait_for()
+        page.locator(".msg.assistant:not(.caret)", has_text="sector").wait_for()
+        page.screenshot(path=screenshots / "widget-after-reload.png")
+        after = page.locator(".msg").all_inner_texts()
+        page.locator(".chips button", has_text="Tienda online").click()
+        page.locator(".msg.assistant", has_text="plataforma").wait_for()
+        return before, after, progress, page.locator("[role=progressbar]").get_attribute("aria-valuenow")
+
+    before, after, progress, progress_after = in_browser(scenario)
+    assert after == before and len(after) >= 5  # greeting, consent, name, company, sector question
+    assert "Me llamo Ana García" in after and "Panadería Sol" in after
+    assert int(progress) > 0 and int(progress_after) > int(progress)
+
+
 def test_stop_mid_stream_keeps_partial_text(web_pool, transactional_db, make_agency, site, in_browser):
     _slow_site(web_pool, make_agency, site)
 
@@ -295,13 +327,25 @@ def test_strategy_card_links_the_pdf_once_it_is_ready(web_pool, transactional_db
         page.wait_for_timeout(300)
         page.screenshot(path=screenshots / "widget-strategy-ready.png")
         cards = page.locator(".card h3").all_inner_texts()
-        return link.get_attribute("href"), link.inner_text(), cards, page.evaluate("window.__events")
+        result = link.get_attribute("href"), link.inner_text(), cards, page.evaluate("window.__events")
+        # A reload shows it all again, but the host page's listeners hear nothing twice.
+        page.reload()
+        page.evaluate("window.__events = []; Markezy.on('strategy', e => window.__events.push(e)); "
+                      "Markezy.on('qualified', e => window.__events.push(e))")
+        page.locator(".launcher").wait_for()
+        page.evaluate("Markezy.open()")
+        page.locator(".card a.pdf").wait_for()
+        page.wait_for_timeout(300)
+        again = page.locator(".card h3").all_inner_texts(), page.locator(".msg.lead").count(), page.evaluate("window.__events")
+        return result, again
 
-    href, label, cards, events = in_browser(scenario)
+    (href, label, cards, events), (cards_again, leads_again, events_again) = in_browser(scenario)
     assert label == "Descargar PDF"
     assert cards.count("Tu estrategia está lista") == 1
     assert not any("prepar" in c.lower() for c in cards)  # the "preparing" card became the link
     assert events == [{"status": "ready", "pdf_url": href}]
+    assert cards_again == cards and leads_again == len(answers)
+    assert events_again == []
     response = httpx.get(href, timeout=20)
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
     assert href.startswith(server.base_url + "/api/v1/strategies/")

@@ -11,6 +11,7 @@ type Config = {
   agency_name?: string; primary_color?: string; greeting?: string; position?: string; locale?: string;
   logo_url?: string | null; privacy_policy?: { url?: string; version?: string }; flow?: { steps?: Step[] };
 };
+// lastSeq: the newest frame this browser has seen (frames up to it raise no JS API event again).
 type Saved = { token?: string; lastSeq: number; queue: { client_id: string; text: string }[] };
 type Listener = (data: any) => void;
 
@@ -67,6 +68,11 @@ function textColour(hex: string): string {
 
 class Widget {
   saved = load();
+  // The newest frame shown on this page. A page starts empty, so its first
+  // socket asks for the whole conversation; a reconnect only for what it missed.
+  shown = 0;
+  // The frame being handled is new to this browser (not a reload's replay).
+  fresh = true;
   config: Config = {};
   t: Strings = strings.es;
   ws: WebSocket | null = null;
@@ -116,7 +122,10 @@ class Widget {
     if (!response.ok) { this.later(() => this.start()); return null; }
     const body = await response.json();
     if (body.visitor_token !== this.saved.token || !body.resumed) {
-      if (!body.resumed) { this.saved.lastSeq = 0; this.turns.clear(); if (this.ui.log) this.ui.log.textContent = ""; }
+      if (!body.resumed) {
+        this.saved.lastSeq = this.shown = 0; this.turns.clear(); this.strategyCard = null;
+        if (this.ui.log) this.ui.log.textContent = "";
+      }
       this.saved.token = body.visitor_token;
       save(this.saved);
     }
@@ -135,7 +144,7 @@ class Widget {
     const ws = (this.ws = new WebSocket(url));
     ws.onopen = () => {
       const auth: Frame = { type: "auth", token: this.saved.token };
-      if (this.saved.lastSeq) auth.last_seq = this.saved.lastSeq;
+      if (this.shown) auth.last_seq = this.shown;
       ws.send(JSON.stringify(auth));
       this.authed = true;
       this.retries = 0;
@@ -174,9 +183,10 @@ class Widget {
 
   onFrame(f: Frame): void {
     if (typeof f.seq === "number") {
-      if (f.seq <= this.saved.lastSeq) return;
-      this.saved.lastSeq = f.seq;
-      save(this.saved);
+      if (f.seq <= this.shown) return;
+      this.shown = f.seq;
+      this.fresh = f.seq > this.saved.lastSeq;
+      if (this.fresh) { this.saved.lastSeq = f.seq; save(this.saved); }
     }
     switch (f.type) {
       case "message": this.onLeadMessage(f); break;
@@ -224,7 +234,7 @@ class Widget {
     turn.done = true;
     turn.node.classList.remove("caret");
     this.setText(turn.node, f.text);
-    this.ui.live.textContent = f.text;
+    if (this.fresh) this.ui.live.textContent = f.text;
     this.setStreaming(false);
     this.scroll();
   }
@@ -237,7 +247,8 @@ class Widget {
     this.renderChips();
     if (f.step === "done") {
       this.summary();
-      if (!this.qualified) { this.qualified = true; emit("qualified", { answers: this.answers }); }
+      if (!this.qualified && this.fresh) emit("qualified", { answers: this.answers });
+      this.qualified = true;
     }
   }
 
@@ -250,7 +261,7 @@ class Widget {
       const link = el("a", "pdf", this.t.strategyDownload);
       link.href = f.pdf_url; link.target = "_blank"; link.rel = "noopener noreferrer";
       card.append(link);
-      emit("strategy", { status: f.status, pdf_url: f.pdf_url });
+      if (this.fresh) emit("strategy", { status: f.status, pdf_url: f.pdf_url });
     } else {
       card.append(el("h3", "", f.status === "failed" ? this.t.strategyFailed : this.t.strategyQueued));
     }
