@@ -6,8 +6,10 @@ import mimetypes
 from pathlib import Path
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.views.decorators.http import require_GET
+
+from project.files import file_response
 
 DIST = Path(settings.BASE_DIR) / "console" / "dist"
 
@@ -17,7 +19,7 @@ def console_asset(request, path: str = ""):
     target = (DIST / path).resolve() if path else None
     if target is not None and target.is_file() and DIST.resolve() in target.parents:
         content_type, _ = mimetypes.guess_type(str(target))
-        response = FileResponse(open(target, "rb"), content_type=content_type or "application/octet-stream")
+        response = file_response(open(target, "rb"), content_type=content_type or "application/octet-stream")
         if "/assets/" in f"/{path}":
             response["Cache-Control"] = "public, max-age=31536000, immutable"
         return response

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
@@ -10,6 +9,7 @@ from rest_framework.response import Response
 
 from project.api.errors import NotFound
 from project.api.views import AgencyAPIView
+from project.files import file_response
 from strategy import selectors, storage
 from strategy.links import strategy_pdf_token_valid
 from tenancy.actors import StaffActor
@@ -62,7 +62,7 @@ class StrategyPdfApi(AgencyAPIView):
             raise NotAuthenticated()
         if strategy is None or strategy.status != strategy.Status.READY or not strategy.pdf_name:
             raise NotFound()
-        response = FileResponse(storage.pdf_open(strategy.pdf_name), content_type="application/pdf")
+        response = file_response(storage.pdf_open(strategy.pdf_name), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="estrategia-{strategy.id}.pdf"'
         # Personal data: never kept by a shared cache.
         response["Cache-Control"] = "private, no-store"

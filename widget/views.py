@@ -14,9 +14,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
+
+from project.files import file_response
 
 DIST = Path(settings.BASE_DIR) / "widget" / "dist"
 PLUGIN_DIR = Path(settings.BASE_DIR) / "widget" / "wordpress" / "markezy"
@@ -34,6 +36,12 @@ def manifest() -> dict:
     return _manifest_cached(path.stat().st_mtime)
 
 
+@lru_cache(maxsize=2)
+def _bundle(file: str) -> bytes:
+    # Content-hashed, so never stale; every visitor of every site asks for it.
+    return (DIST / file).read_bytes()
+
+
 @require_GET
 def widget_script(request):
     response = HttpResponseRedirect(f"/widget/v1/markezy.{manifest()['hash']}.js")
@@ -47,7 +55,7 @@ def widget_script_versioned(request, digest: str):
     info = manifest()
     if digest != info["hash"]:
         raise Http404("Unknown widget version")
-    response = FileResponse(open(DIST / info["file"], "rb"), content_type="text/javascript; charset=utf-8")
+    response = HttpResponse(_bundle(info["file"]), content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "public, max-age=31536000, immutable"
     response["Access-Control-Allow-Origin"] = "*"
     response["Cross-Origin-Resource-Policy"] = "cross-origin"
@@ -80,7 +88,7 @@ def agency_logo(request, name: str):
     path = f"logos/{name}"
     if not default_storage.exists(path):
         raise Http404("Unknown logo")
-    response = FileResponse(default_storage.open(path, "rb"), content_type=CONTENT_TYPES[name.rsplit(".", 1)[1]])
+    response = file_response(default_storage.open(path, "rb"), content_type=CONTENT_TYPES[name.rsplit(".", 1)[1]])
     response["Cache-Control"] = "public, max-age=31536000, immutable"
     response["Cross-Origin-Resource-Policy"] = "cross-origin"
     response["X-Content-Type-Options"] = "nosniff"

@@ -110,7 +110,7 @@ def test_logo_upload_is_served_and_in_the_widget_config(make_agency, login, clie
     served = client.get(logo_url)
     assert served.status_code == 200 and served["Content-Type"] == ctype
     assert served["X-Content-Type-Options"] == "nosniff"
-    assert b"".join(served.streaming_content) == data
+    assert served.content == data
     session = widget_session(client, a.key.key)
     assert session.status_code == 201
     config = session.json()["config"]

@@ -93,7 +93,7 @@ async def test_qualified_lead_gets_ready_pdf_link_and_exactly_one_email(
     detail = await sync_to_async(client.get)(f"/api/v1/strategies/{strategy.id}/")
     assert detail.status_code == 200 and detail.json()["content"]["channel_plan"] == plan
     pdf = await sync_to_async(client.get)(f"/api/v1/strategies/{strategy.id}/pdf")
-    assert pdf.status_code == 200 and b"".join(pdf.streaming_content).startswith(b"%PDF")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert httpx.get(f"{server.base_url}/api/v1/strategies/{strategy.id}/pdf", timeout=10).status_code == 401
     forged = ready["pdf_url"][:-3] + ("AAA" if not ready["pdf_url"].endswith("AAA") else "BBB")
     assert httpx.get(forged, timeout=10).status_code == 404
