@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import re
 import unicodedata
+from functools import lru_cache
 
 from django.conf import settings
 
@@ -27,7 +28,15 @@ def _fold(text: str) -> str:
 
 
 def _token(word: str) -> str:
-    digest = hmac.new(settings.BLIND_INDEX_KEY.encode(), b"w:" + word.encode(), hashlib.sha256).hexdigest()
+    return _keyed_token(settings.BLIND_INDEX_KEY, word)
+
+
+@lru_cache(maxsize=20_000)
+def _keyed_token(key: str, word: str) -> str:
+    # Every stored turn is tokenised on the message path, in the web process
+    # that streams the replies; a language's common words repeat from turn to
+    # turn, so most of them cost a dictionary lookup instead of an HMAC.
+    digest = hmac.new(key.encode(), b"w:" + word.encode(), hashlib.sha256).hexdigest()
     # FULLTEXT indexes ignore tokens that start with a digit on some parsers: prefix a letter.
     return "t" + digest[:12]
 
