@@ -24,6 +24,7 @@ from chat.streaming import start_reply
 from chat.visitor import visitor_token_verify
 from project import metrics
 from project.api.errors import ApplicationError
+from project.db import errors as db_errors
 from project.db.aio import db_async
 from project.ratelimit import bucket_take
 from tenancy.actors import StaffActor, VisitorActor
@@ -37,6 +38,10 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_AUTH_TIMEOUT = 4408
 CLOSE_TOO_LARGE = 4413
 CLOSE_RATE_LIMITED = 4429
+# RFC 6455 "try again later": the database is away for a moment (a restart, a
+# failover). The client reconnects with backoff and resends what was not
+# acknowledged; nothing half-done was stored.
+CLOSE_TRY_AGAIN = 1013
 
 
 class BadFrame(Exception):
@@ -137,6 +142,9 @@ class _JsonSocket(AsyncWebsocketConsumer):
             await self.send_error("bad_frame", str(exc))
         except ApplicationError as exc:
             await self.send_error(exc.code, exc.message)
+        except db_errors.TRANSIENT as exc:
+            log.warning("socket_database_unavailable", socket=self.kind, error=str(exc))
+            await self.close(code=CLOSE_TRY_AGAIN)
 
     async def authenticate(self, frame: dict) -> None:
         raise NotImplementedError

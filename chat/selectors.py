@@ -134,11 +134,21 @@ def conversation_notes(*, agency_id, conversation_id) -> list[Note]:
 
 
 def stored_message_frame(*, agency_id, conversation_id, client_id) -> dict | None:
+    """The `message` frame of the lead message stored under `client_id`, or None."""
+    return _stored_turn_frame(agency_id, conversation_id, client_id=client_id)
+
+
+def stored_turn_frame(*, agency_id, conversation_id, turn_id) -> dict | None:
+    """The persisted frame of a stored reply (its `turn.completed`), or None."""
+    return _stored_turn_frame(agency_id, conversation_id, id=turn_id)
+
+
+def _stored_turn_frame(agency_id, conversation_id, **turn) -> dict | None:
     with scope(agency=agency_id):
-        turn = Turn.objects.filter(conversation_id=conversation_id, client_id=client_id).only("seq").first()
-        if turn is None:
+        stored = Turn.objects.filter(conversation_id=conversation_id, **turn).only("seq").first()
+        if stored is None:
             return None
-        return ConversationEvent.objects.filter(conversation_id=conversation_id, seq=turn.seq).values_list(
+        return ConversationEvent.objects.filter(conversation_id=conversation_id, seq=stored.seq).values_list(
             "payload", flat=True
         ).first()
 

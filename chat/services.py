@@ -20,7 +20,8 @@ from django_scopes import scope
 
 from chat import frames
 from chat.models import Conversation, ConversationEvent, Note, Turn
-from chat.selectors import access_conversation, conversation_lead_cached, conversation_summary, stored_message_frame
+from chat.selectors import (access_conversation, conversation_lead_cached, conversation_summary, stored_message_frame,
+                            stored_turn_frame)
 from chat.visitor import visitor_token_issue, visitor_token_verify
 from project.api.errors import ApplicationError, Conflict, Forbidden, RateLimited
 from project.ratelimit import window_hit
@@ -326,7 +327,20 @@ _TURN_COMPLETE_FIELDS = (
 
 def turn_complete(*, agency_id: uuid.UUID, conversation_id: uuid.UUID, record: TurnRecord) -> Effects:
     """Store a finished reply (completed, stopped or failed): the one database
-    write of a streamed turn. An empty stopped/failed turn stores nothing."""
+    write of a streamed turn. An empty stopped/failed turn stores nothing.
+
+    Idempotent by `record.turn_id`: a retry after a commit whose answer was
+    lost (the connection dropped) gets the stored frame again, nothing twice."""
+    try:
+        return _turn_store(agency_id=agency_id, conversation_id=conversation_id, record=record)
+    except IntegrityError:
+        stored = stored_turn_frame(agency_id=agency_id, conversation_id=conversation_id, turn_id=record.turn_id)
+        if stored is None:
+            raise
+        return Effects(conversation_id, agency_id, frames=[stored])
+
+
+def _turn_store(*, agency_id: uuid.UUID, conversation_id: uuid.UUID, record: TurnRecord) -> Effects:
     with transaction.atomic(), scope(agency=agency_id):
         # The lead comes along for the summary (locked with the row: harmless, it is this conversation's),
         # and of both rows only what the turn and the summary use: no decryption of the lead's answers,

@@ -16,11 +16,14 @@ import time
 import uuid
 
 import structlog
+from django.conf import settings
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from chat import frames as F
 from chat.hub import hub
 from chat.services import Effects, ReplyPlan, TurnRecord, turn_complete
 from project import metrics
+from project.db import errors as db_errors
 from project.db.aio import db_async
 
 log = structlog.get_logger(__name__)
@@ -108,15 +111,15 @@ class TurnRunner:
             await self._store(turn, provider.name, stopped=outcome == "stopped", failed=outcome == "failed",
                               usage=usage, first_token=first_token, started=started)
             metrics.TURNS_STREAMED.labels(provider.name, outcome).inc()
-        except Exception:
+        except Exception as exc:
             log.exception("turn_failed", conversation=self.conversation_id)
-            await self._salvage()
+            await self._salvage(exc)
             raise
         finally:
             if runners.get(self.conversation_id) is self:
                 del runners[self.conversation_id]
 
-    async def _salvage(self) -> None:
+    async def _salvage(self, exc: Exception) -> None:
         """After an unexpected failure, keep what was streamed (as a failed
         turn) and end the live turn: a socket joining later must not be shown
         a reply that never completes."""
@@ -124,7 +127,8 @@ class TurnRunner:
         if turn is None:
             return
         turn.closed = True
-        if not turn.stored:
+        # A database that stayed away through _store's retries will not be back for one more.
+        if not turn.stored and not isinstance(exc, db_errors.TRANSIENT):
             try:
                 await self._store(turn, self.provider_name, stopped=True, failed=True, usage=None, first_token=None,
                                   started=time.monotonic())
@@ -223,9 +227,20 @@ class TurnRunner:
             from chat.llm.quota import tokens_add
 
             await tokens_add(self.agency_id, record.prompt_tokens + record.completion_tokens)
-        effects: Effects = await db_async(turn_complete)(
-            agency_id=uuid.UUID(self.agency_id), conversation_id=uuid.UUID(self.conversation_id), record=record
-        )
+        # A database restart must not lose a reply the lead has already read: keep
+        # trying (turn_complete is idempotent by turn id), the turn still live meanwhile.
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(db_errors.TRANSIENT),
+            wait=wait_exponential(multiplier=0.25, max=5),
+            stop=stop_after_delay(settings.CHAT_TURN_STORE_RETRY_SECONDS),
+            before_sleep=lambda state: log.warning("turn_store_retry", conversation=self.conversation_id,
+                                                   attempt=state.attempt_number, error=str(state.outcome.exception())),
+            reraise=True,
+        ):
+            with attempt:
+                effects: Effects = await db_async(turn_complete)(
+                    agency_id=uuid.UUID(self.agency_id), conversation_id=uuid.UUID(self.conversation_id), record=record
+                )
         turn.stored = True
         await hub.turn_finished(self.conversation_id, turn)
         await hub.publish(self.conversation_id, self.agency_id, effects.frames, effects.summary)

@@ -330,6 +330,8 @@ CHAT_RATE_WINDOW_SECONDS = env_int("CHAT_RATE_WINDOW_SECONDS", 30)
 CHAT_RATE_BURST = env_int("CHAT_RATE_BURST", 3)
 CHAT_RATE_STRIKES_BEFORE_CLOSE = env_int("CHAT_RATE_STRIKES_BEFORE_CLOSE", 5)
 CHAT_AUTH_TIMEOUT_SECONDS = float(env_str("CHAT_AUTH_TIMEOUT_SECONDS", "10"))
+# How long a finished reply keeps trying to be stored while the database is away (a restart, a failover).
+CHAT_TURN_STORE_RETRY_SECONDS = float(env_str("CHAT_TURN_STORE_RETRY_SECONDS", "120"))
 VISITOR_TOKEN_TTL = timedelta(days=env_int("VISITOR_TOKEN_TTL_DAYS", 30))
 # Deltas for sockets in other processes are batched per window (issue 13).
 CHAT_FANOUT_WINDOW_MS = env_int("CHAT_FANOUT_WINDOW_MS", 25)
