@@ -55,4 +55,4 @@ def test_served_with_shell_fallback_and_immutable_assets(client, db, index):
     asset = client.get(url)
     assert asset.status_code == 200
     assert asset["Cache-Control"] == "public, max-age=31536000, immutable"
-    assert b"".join(asset.streaming_content) == (DIST / url.removeprefix("/console/")).read_bytes()
+    assert asset.content == (DIST / url.removeprefix("/console/")).read_bytes()
