@@ -90,7 +90,24 @@ def enqueue_on_commit(task, *args, **kwargs) -> None:
     """Enqueue `task` once the current transaction commits (at once outside one)."""
     from django.db import transaction
 
-    transaction.on_commit(lambda: task.delay(*args, **kwargs))
+    transaction.on_commit(lambda: enqueue_now(task, *args, **kwargs))
+
+
+def enqueue_now(task, *args, **kwargs) -> bool:
+    """Enqueue `task`; False if the broker could not take it.
+
+    What called it has already committed (a lead's answer, a qualification):
+    a broker that is away (a Redis restart) must not turn that into an error.
+    The work left undone is found again by the reconcile tasks on the beat
+    schedule (`strategy_reconcile`), which look at the rows, not at the queue."""
+    try:
+        task.delay(*args, **kwargs)
+        return True
+    except Exception as exc:  # noqa: BLE001 - any broker failure; logged, and reconciled later
+        import structlog
+
+        structlog.get_logger(__name__).warning("enqueue_failed", task=task.name, error=f"{type(exc).__name__}: {exc}")
+        return False
 
 
 @signals.worker_process_init.connect

@@ -216,13 +216,20 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_ROUTES = {
     # Short: it only records that a strategy is wanted (first match wins).
     "strategy.tasks.strategy_queue": {"queue": "realtime"},
+    "strategy.tasks.strategy_reconcile": {"queue": "realtime"},
     "strategy.tasks.*": {"queue": "strategy"},
     "integrations.tasks.*": {"queue": "crm"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "retention-daily": {"task": "qualification.tasks.run_retention", "schedule": 24 * 3600, "options": {"queue": "realtime"}},
+    "strategy-reconcile": {"task": "strategy.tasks.strategy_reconcile",
+                           "schedule": env_int("STRATEGY_RECONCILE_EVERY_SECONDS", 300)},
 }
+# A qualified lead with no strategy, or a strategy still queued, this long after
+# its last change is work a lost enqueue left undone; one generating this long, a lost worker's.
+STRATEGY_RECONCILE_AFTER_SECONDS = env_int("STRATEGY_RECONCILE_AFTER_SECONDS", 300)
+STRATEGY_STALLED_AFTER_SECONDS = env_int("STRATEGY_STALLED_AFTER_SECONDS", 1800)
 
 # --- LLM, vector store, CRM, email -------------------------------------------
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")

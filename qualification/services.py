@@ -266,7 +266,9 @@ def _strategy_hook(lead_id, agency_id):
             from strategy.tasks import strategy_queue
         except ImportError:  # the strategy pipeline is optional in a slim deployment
             return
-        strategy_queue.delay(str(lead_id), str(agency_id))
+        from project.celery import enqueue_now
+
+        enqueue_now(strategy_queue, str(lead_id), str(agency_id))
 
     return queue
 

@@ -69,3 +69,31 @@ def strategy_history_for_lead(lead) -> list[dict]:
              "template_version": s.template_version, "summary": s.summary,
              "created": s.created.isoformat(), "ready_at": s.ready_at.isoformat() if s.ready_at else None,
              "emailed_at": s.lead_emailed_at.isoformat() if s.lead_emailed_at else None} for s in rows]
+
+
+def strategy_reconcile_candidates(*, settled_before, stalled_before, limit: int) -> dict[str, list[tuple]]:
+    """Work of the strategy pipeline that a lost enqueue (the broker away at
+    the moment of a commit) or a lost worker left undone, across agencies
+    (the beat's reconcile task is no tenant's request):
+
+    - `missing`: qualified, consenting leads, settled since `settled_before`,
+      with no strategy for their current answers;
+    - `waiting`: strategies still queued since `settled_before`;
+    - `stalled`: strategies generating since `stalled_before`.
+    Each a list of (id, agency_id), at most `limit`."""
+    from django.db.models import Exists, OuterRef
+    from django_scopes import scopes_disabled
+
+    from qualification.models import Lead
+    from strategy.models import Strategy
+
+    with scopes_disabled():
+        has_strategy = Strategy.objects.filter(lead=OuterRef("pk"), answers_version=OuterRef("answers_version"))
+        missing = (Lead.objects.filter(status=Lead.Status.QUALIFIED, consent_granted=True, erased_at__isnull=True,
+                                       updated__lt=settled_before)
+                   .exclude(Exists(has_strategy)).values_list("id", "agency_id")[:limit])
+        waiting = (Strategy.objects.filter(status=Strategy.Status.QUEUED, updated__lt=settled_before)
+                   .values_list("id", "agency_id")[:limit])
+        stalled = (Strategy.objects.filter(status=Strategy.Status.GENERATING, generation_started_at__lt=stalled_before)
+                   .values_list("id", "agency_id")[:limit])
+        return {"missing": list(missing), "waiting": list(waiting), "stalled": list(stalled)}

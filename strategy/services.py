@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -23,7 +24,7 @@ from chat import frames
 from chat.hub import publish_from_sync
 from chat.models import Conversation
 from chat.services import Effects, conversation_touch, frame_append
-from project.celery import enqueue_on_commit
+from project.celery import enqueue_now, enqueue_on_commit
 from qualification.models import Lead
 from strategy import delivery, storage
 from strategy.links import public_base
@@ -326,3 +327,31 @@ def strategy_erase_for_lead(*, lead) -> None:
         strategy.updated = timezone.now()
         strategy.save(update_fields=["content", "summary", "pdf_name", "pdf_bytes", "pdf_sha256", "updated"])
     transaction.on_commit(lambda: [storage.pdf_delete(name) for name in names])
+
+
+def strategy_reconcile(*, limit: int = 500) -> dict[str, int]:
+    """Re-queue what the strategy pipeline left undone (see
+    selectors.strategy_reconcile_candidates): a lead qualified while the
+    broker was away gets its strategy requested, a strategy whose generation
+    was never queued (or whose worker vanished) is queued again. Every step
+    is idempotent, so finding work that is merely slow costs a duplicate
+    message, never a second strategy or email. Returns the counts."""
+    from django.conf import settings
+
+    from strategy import tasks
+    from strategy.selectors import strategy_reconcile_candidates
+
+    now = timezone.now()
+    found = strategy_reconcile_candidates(
+        settled_before=now - timedelta(seconds=settings.STRATEGY_RECONCILE_AFTER_SECONDS),
+        stalled_before=now - timedelta(seconds=settings.STRATEGY_STALLED_AFTER_SECONDS),
+        limit=limit,
+    )
+    for lead_id, agency_id in found["missing"]:
+        strategy_request(lead_id=lead_id, agency_id=agency_id)
+    for strategy_id, agency_id in found["waiting"] + found["stalled"]:
+        enqueue_now(tasks.strategy_generate, str(strategy_id), str(agency_id))
+    counts = {kind: len(rows) for kind, rows in found.items()}
+    if any(counts.values()):
+        logger.warning("strategy_reconciled", extra=counts)
+    return counts

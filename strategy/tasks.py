@@ -20,6 +20,14 @@ def strategy_queue(self, lead_id: str, agency_id: str) -> None:
         raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries, base=1.0))
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def strategy_reconcile() -> dict:
+    """On the beat schedule: re-queue what a lost enqueue or worker left undone."""
+    from strategy.services import strategy_reconcile as reconcile
+
+    return reconcile()
+
+
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=4)
 def strategy_generate(self, strategy_id: str, agency_id: str) -> None:
     from strategy import services
