@@ -135,3 +135,40 @@ def access_webhook_delivery(actor: StaffActor, endpoint: WebhookEndpoint, delive
     if delivery is None:
         raise NotFound()
     return delivery
+
+
+def integrations_reconcile_candidates(*, settled_before, limit: int) -> dict[str, list[tuple]]:
+    """CRM syncs and webhook deliveries that a lost enqueue (the broker away
+    at a commit, or at a retry's hop) left without a task, across agencies
+    (the beat's reconcile task is no tenant's request). Each a list of
+    (id, agency_id), at most `limit`:
+
+    - `unrequested`: qualified leads of agencies with Clientify on, settled
+      since `settled_before`, that no sync has looked at (no CrmSync row);
+    - `syncs`: pending syncs whose next attempt was due before `settled_before`
+      (or, with none scheduled, unchanged since then);
+    - `deliveries`: pending webhook deliveries likewise (a replay starts a new
+      window: it counts from then)."""
+    from django.db.models import Exists, OuterRef, Q
+    from django_scopes import scopes_disabled
+
+    from qualification.models import Lead
+
+    overdue = Q(next_attempt_at__lt=settled_before) | Q(next_attempt_at__isnull=True)
+    with scopes_disabled():
+        # The token is encrypted at rest; its last four characters say whether there is one.
+        connected = ClientifyConnection.objects.filter(enabled=True).exclude(token_last4="").values("agency_id")
+        unrequested = (Lead.objects.filter(status=Lead.Status.QUALIFIED, erased_at__isnull=True,
+                                           updated__lt=settled_before, agency_id__in=connected)
+                       .exclude(Exists(CrmSync.objects.filter(lead=OuterRef("pk"))))
+                       .exclude(Exists(CrmTombstone.objects.filter(lead_id=OuterRef("pk"))))
+                       .values_list("id", "agency_id")[:limit])
+        syncs = (CrmSync.objects.filter(overdue, status=CrmSync.Status.PENDING, dead_lettered_at__isnull=True,
+                                        updated__lt=settled_before)
+                 .values_list("lead_id", "agency_id")[:limit])
+        deliveries = (WebhookDelivery.objects.filter(overdue, status=WebhookDelivery.Status.PENDING,
+                                                     dead_lettered_at__isnull=True,
+                                                     window_started_at__lt=settled_before)
+                      .exclude(last_attempt_at__gte=settled_before)
+                      .values_list("id", "agency_id")[:limit])
+        return {"unrequested": list(unrequested), "syncs": list(syncs), "deliveries": list(deliveries)}

@@ -847,3 +847,26 @@ def _int(value) -> int | None:
         return int(value)
     except ValueError:
         return None
+
+
+def integrations_reconcile(*, limit: int = 500) -> dict[str, int]:
+    """Queue again the CRM syncs and webhook deliveries a lost enqueue left
+    without a task (selectors.integrations_reconcile_candidates). The tasks
+    are idempotent and safe to run concurrently, so one found while merely
+    slow costs a duplicate message, never a second contact or delivery."""
+    from integrations.selectors import integrations_reconcile_candidates
+    from integrations.tasks import crm_sync, webhook_deliver
+    from project.celery import enqueue_now
+
+    found = integrations_reconcile_candidates(
+        settled_before=timezone.now() - timedelta(seconds=settings.INTEGRATIONS_RECONCILE_AFTER_SECONDS), limit=limit)
+    for lead_id, agency_id in found["unrequested"]:
+        enqueue_now(crm_sync, lead_id=str(lead_id), agency_id=str(agency_id), reset=True)
+    for lead_id, agency_id in found["syncs"]:
+        enqueue_now(crm_sync, lead_id=str(lead_id), agency_id=str(agency_id))
+    for delivery_id, agency_id in found["deliveries"]:
+        enqueue_now(webhook_deliver, delivery_id=str(delivery_id), agency_id=str(agency_id))
+    counts = {kind: len(rows) for kind, rows in found.items()}
+    if any(counts.values()):
+        log.warning("integrations_reconciled", **counts)
+    return counts

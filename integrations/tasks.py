@@ -72,3 +72,11 @@ def webhook_deliver(delivery_id: str, agency_id: str, due_at: str | None = None)
     retry_in = webhook_deliver_run(delivery_id=delivery_id, agency_id=agency_id)
     if retry_in is not None:
         _reschedule(webhook_deliver, retry_in, delivery_id=delivery_id, agency_id=agency_id)
+
+
+@app.task(name="integrations.tasks.integrations_reconcile", acks_late=True)
+def integrations_reconcile() -> dict:
+    """On the beat schedule: queue again the syncs and deliveries a lost enqueue left without a task."""
+    from integrations.services import integrations_reconcile as reconcile
+
+    return reconcile()

@@ -225,7 +225,11 @@ CELERY_BEAT_SCHEDULE = {
     "retention-daily": {"task": "qualification.tasks.run_retention", "schedule": 24 * 3600, "options": {"queue": "realtime"}},
     "strategy-reconcile": {"task": "strategy.tasks.strategy_reconcile",
                            "schedule": env_int("STRATEGY_RECONCILE_EVERY_SECONDS", 300)},
+    "integrations-reconcile": {"task": "integrations.tasks.integrations_reconcile",
+                               "schedule": env_int("INTEGRATIONS_RECONCILE_EVERY_SECONDS", 300)},
 }
+# A pending CRM sync or webhook delivery this long overdue (or a qualified lead no sync has seen) has lost its task.
+INTEGRATIONS_RECONCILE_AFTER_SECONDS = env_int("INTEGRATIONS_RECONCILE_AFTER_SECONDS", 300)
 # A qualified lead with no strategy, or a strategy still queued, this long after
 # its last change is work a lost enqueue left undone; one generating this long, a lost worker's.
 STRATEGY_RECONCILE_AFTER_SECONDS = env_int("STRATEGY_RECONCILE_AFTER_SECONDS", 300)
