@@ -363,15 +363,34 @@ class Hub:
             self._flusher = loop.create_task(self._flush_forever(), name="hub-flusher")
             self._refresher = loop.create_task(self._refresh_forever(), name="hub-group-refresher")
 
+    # Redis away (a restart) degrades the hub to this process: local sockets
+    # still get everything at once, and what other processes missed they get
+    # from the frame log on their next replay. A socket must not fail, nor a
+    # turn stop, because a fan-out message could not be sent; memberships
+    # that could not be added are renewed by _refresh_forever once it is back.
+
     async def _join(self, group: str) -> None:
         if group not in self.groups:
             self.groups.add(group)
-            await self.layer.group_add(group, self.channel)
+            try:
+                await self.layer.group_add(group, self.channel)
+            except Exception as exc:  # noqa: BLE001 - see above
+                log.warning("hub_join_failed", group=group, error=str(exc))
 
     async def _leave(self, group: str) -> None:
         if group in self.groups:
             self.groups.discard(group)
-            await self.layer.group_discard(group, self.channel)
+            try:
+                await self.layer.group_discard(group, self.channel)
+            except Exception as exc:  # noqa: BLE001 - the membership expires by itself
+                log.warning("hub_leave_failed", group=group, error=str(exc))
+
+    async def _group_send(self, group: str, message: dict) -> None:
+        try:
+            await self.layer.group_send(group, message)
+        except Exception as exc:  # noqa: BLE001 - see above
+            metrics.FANOUT_FAILURES.inc()
+            log.warning("hub_group_send_failed", group=group, message_type=message.get("type"), error=str(exc))
 
     # --- sockets joining and leaving --------------------------------------------
 
@@ -384,7 +403,7 @@ class Hub:
             await self._join(conv_group(conv))
             # Ask whoever generates or watches this conversation to count us in
             # (and, if a turn is streaming there, to send us its text so far).
-            await self.layer.group_send(conv_group(conv), {"type": "hub.watch", "conv": conv, "origin": self.channel})
+            await self._group_send(conv_group(conv), {"type": "hub.watch", "conv": conv, "origin": self.channel})
 
     async def detach(self, sink: Sink) -> None:
         conv = sink.conversation_id
@@ -396,11 +415,8 @@ class Hub:
             del self.sinks[conv]
             self.mirrors.pop(conv, None)
             if self.distributed and conv not in self.live:
-                try:
-                    await self.layer.group_send(conv_group(conv), {"type": "hub.unwatch", "conv": conv, "origin": self.channel})
-                    await self._leave(conv_group(conv))
-                except Exception as exc:  # noqa: BLE001 - a socket closing must not fail; the group entry expires
-                    log.warning("hub_detach_failed", conversation=conv, error=str(exc))
+                await self._group_send(conv_group(conv), {"type": "hub.unwatch", "conv": conv, "origin": self.channel})
+                await self._leave(conv_group(conv))
 
     def live_turn(self, conversation_id: str) -> LiveTurn | None:
         return self.live.get(conversation_id) or self.mirrors.get(conversation_id)
@@ -453,7 +469,7 @@ class Hub:
             if self.remote.get(conversation_id):
                 # Only processes that asked (hub.watch) need it; one whose ask is still
                 # on its way gets the turn from the snapshot its hub.watch triggers.
-                await self.layer.group_send(
+                await self._group_send(
                     conv_group(conversation_id),
                     {"type": "hub.started", "conv": conversation_id, "turn": turn_id, "role": role,
                      "agent": agent_name, "origin": self.channel},
@@ -524,12 +540,12 @@ class Hub:
             await self._deliver_summary(agency_id, summary)
         if self.distributed:
             if frames:
-                await self.layer.group_send(
+                await self._group_send(
                     conv_group(conversation_id),
                     {"type": "hub.frames", "conv": conversation_id, "frames": frames, "origin": self.channel},
                 )
             if summary is not None:
-                await self.layer.group_send(
+                await self._group_send(
                     staff_group(agency_id), {"type": "hub.summary", "agency": agency_id, "summary": summary, "origin": self.channel}
                 )
 
@@ -542,7 +558,7 @@ class Hub:
             if sink.staff or not staff_only:
                 await sink.deliver(frame)
         if self.distributed:
-            await self.layer.group_send(
+            await self._group_send(
                 conv_group(conversation_id),
                 {"type": "hub.notice", "conv": conversation_id, "frame": frame, "staff_only": staff_only,
                  "origin": self.channel},
@@ -553,7 +569,7 @@ class Hub:
         await self.start()
         await self._on_control(message)
         if self.distributed:
-            await self.layer.group_send(leads_group(agency_id), {**message, "origin": self.channel})
+            await self._group_send(leads_group(agency_id), {**message, "origin": self.channel})
 
     async def _deliver_summary(self, agency_id: str, summary: dict) -> None:
         for consumer in tuple(self.staff_sockets.get(agency_id, ())):
@@ -719,7 +735,7 @@ class Hub:
             message["frames"] = frames
         await self._on_stop(message)
         if self.distributed:
-            await self.layer.group_send(conv_group(conversation_id),
+            await self._group_send(conv_group(conversation_id),
                                         {"type": "hub.stop", **message, "origin": self.channel})
 
     async def _on_stop(self, message: dict) -> None:

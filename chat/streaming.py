@@ -226,7 +226,10 @@ class TurnRunner:
         if provider_name != "offline":
             from chat.llm.quota import tokens_add
 
-            await tokens_add(self.agency_id, record.prompt_tokens + record.completion_tokens)
+            try:
+                await tokens_add(self.agency_id, record.prompt_tokens + record.completion_tokens)
+            except Exception as exc:  # noqa: BLE001 - Redis away: the day's count misses a turn, the lead loses nothing
+                log.warning("llm_quota_add_failed", conversation=self.conversation_id, error=str(exc))
         # A database restart must not lose a reply the lead has already read: keep
         # trying (turn_complete is idempotent by turn id), the turn still live meanwhile.
         async for attempt in AsyncRetrying(

@@ -25,6 +25,8 @@ GC_PAUSES = Histogram(
     registry=REGISTRY,
 )
 FANOUT_BATCHES = Counter("markezy_fanout_batches_total", "Delta batches sent to other processes", registry=REGISTRY)
+FANOUT_FAILURES = Counter("markezy_fanout_failures_total",
+                          "Channel-layer group messages that could not be sent (Redis away)", registry=REGISTRY)
 
 
 def render() -> bytes:
