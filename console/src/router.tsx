@@ -34,7 +34,51 @@ export function navigate(path: string, { replace = false } = {}): void {
     if (replace) history.replaceState(null, "", path);
     else history.pushState(null, "", path);
   }
+  shown = location.pathname + location.search;
   window.dispatchEvent(new Event(EVENT));
+}
+
+// The question to ask before leaving the page shown (unsaved edits), if any;
+// and the path of that page, to go back to when the answer is "stay".
+let leaving: string | null = null;
+let shown = location.pathname + location.search;
+
+// Registered before any useRoute() listener, so a refused back/forward is
+// undone before a route changes: the browser has already moved the URL, the
+// page puts it back.
+window.addEventListener("popstate", (event) => {
+  const next = location.pathname + location.search;
+  if (leaving && next !== shown && !window.confirm(leaving)) {
+    event.stopImmediatePropagation();
+    history.pushState(null, "", shown);
+    return;
+  }
+  shown = next;
+});
+
+/** While `active`, leaving the page asks `question` first: a reload or a
+ * closed tab (the browser's own prompt), an in-app link, back and forward. */
+export function useLeaveGuard(active: boolean, question: string): void {
+  useEffect(() => {
+    if (!active) return;
+    leaving = question;
+    const unload = (e: BeforeUnloadEvent) => e.preventDefault();
+    const click = (e: MouseEvent) => {
+      const link = (e.target as Element | null)?.closest?.("a[href]") as HTMLAnchorElement | null;
+      if (!link || link.target || new URL(link.href).pathname === location.pathname) return;
+      if (!window.confirm(question)) {
+        e.preventDefault();
+        e.stopPropagation();
+      }
+    };
+    window.addEventListener("beforeunload", unload);
+    document.addEventListener("click", click, true);
+    return () => {
+      if (leaving === question) leaving = null;
+      window.removeEventListener("beforeunload", unload);
+      document.removeEventListener("click", click, true);
+    };
+  }, [active, question]);
 }
 
 /** The current route, updated on navigate() and on back/forward. */

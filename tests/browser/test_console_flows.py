@@ -195,3 +195,46 @@ def test_draft_preview_publish_and_versions_of_running_conversations(web_pool, t
         versions = sorted((c.is_preview, c.flow_version.number) for c in Conversation.objects.filter(agency=a.agency))
     # The older lead on 1, the new visitor on 2, and the editor's preview (on the draft that became 2).
     assert versions == [(False, 1), (False, 2), (True, 2)], versions
+
+
+def test_unsaved_draft_asks_before_back_forward_and_links(web_pool, transactional_db, make_agency, in_browser):
+    """Edits not yet saved are not dropped silently: the browser's back
+    button and the section bar ask first; "stay" keeps the editor and the
+    edit, "leave" goes."""
+    server = web_pool(0)
+    a = make_agency("Borradores")
+
+    def scenario(browser):
+        page = browser.new_page(viewport=DESKTOP)
+        asked: list[str] = []
+        answer = {"leave": False}
+
+        def on_dialog(dialog):
+            asked.append(dialog.message)
+            dialog.accept() if answer["leave"] else dialog.dismiss()
+
+        page.on("dialog", on_dialog)
+        login(page, server.base_url, a.admin, a.password)
+        flows.open_flows(page, server.base_url)
+        flows.new_draft(page)
+        editor = page.url
+        flows.toggle(page, "phone")
+        required = flows.card(page, "phone").get_by_label("Obligatoria")
+        required.check()
+
+        page.go_back()
+        page.wait_for_timeout(300)
+        after_back = page.url, required.is_checked()
+        page.get_by_role("navigation", name="Secciones").get_by_role("link", name="Conversaciones").click()
+        page.wait_for_timeout(300)
+        after_link = page.url, required.is_checked()
+
+        answer["leave"] = True
+        page.go_back()
+        page.get_by_role("heading", name="Flujo de cualificación").wait_for()
+        return editor, asked, after_back, after_link, page.url
+
+    editor, asked, after_back, after_link, left_to = in_browser(scenario)
+    assert len(asked) == 3 and all("sin guardar" in q for q in asked), asked
+    assert after_back == (editor, True) and after_link == (editor, True)
+    assert left_to != editor and left_to.rstrip("/").endswith("/console/flows")

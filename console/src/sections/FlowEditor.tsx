@@ -10,7 +10,7 @@ import type { DragEvent, KeyboardEvent } from "react";
 import { ApiError } from "../api";
 import { useI18n } from "../i18n";
 import type { Key } from "../i18n";
-import { Link, navigate, pathOf } from "../router";
+import { Link, navigate, pathOf, useLeaveGuard } from "../router";
 import { promptOf, typeLabel } from "./FlowDiff";
 import { QuestionRules } from "./FlowRules";
 import type { RuleErrors } from "./FlowRules";
@@ -125,25 +125,8 @@ export function FlowEditor({ id, canWrite }: { id: string; canWrite: boolean }) 
   const editable = !!version && version.status === "draft" && canWrite;
   const dirty = !!doc && JSON.stringify(toDefinition(doc)) !== savedJson;
 
-  useEffect(() => {
-    if (!dirty) return;
-    const warn = (e: BeforeUnloadEvent) => e.preventDefault();
-    // In-app links (the section bar, "Versions") would drop the edits silently: ask first.
-    const leave = (e: MouseEvent) => {
-      const link = (e.target as Element | null)?.closest?.("a[href]") as HTMLAnchorElement | null;
-      if (!link || link.target || new URL(link.href).pathname === location.pathname) return;
-      if (!window.confirm(t("flows.leaveUnsaved"))) {
-        e.preventDefault();
-        e.stopPropagation();
-      }
-    };
-    window.addEventListener("beforeunload", warn);
-    document.addEventListener("click", leave, true);
-    return () => {
-      window.removeEventListener("beforeunload", warn);
-      document.removeEventListener("click", leave, true);
-    };
-  }, [dirty, t]);
+  // A reload, an in-app link or the browser's back button would drop the edits silently: ask first.
+  useLeaveGuard(dirty, t("flows.leaveUnsaved"));
 
   const questions = useMemo(() => doc?.items.map((i) => i.q) ?? [], [doc]);
 
