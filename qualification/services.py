@@ -253,11 +253,13 @@ def _qualify(conversation: Conversation, writer: _LeadWriter, settings: dict) ->
         # A staff member trying the flow: scored like a lead, but nobody is
         # written to, synced or notified about it.
         return
-    transaction.on_commit(_strategy_hook(writer.lead.id, writer.lead.agency_id))
+    # robust: the lead's answer has committed; a hook that fails (the database
+    # gone in between) is logged, and the beat's reconcile tasks finish its work.
+    transaction.on_commit(_strategy_hook(writer.lead.id, writer.lead.agency_id), robust=True)
     transaction.on_commit(_crm_hook(writer.lead.id, writer.lead.agency_id, qualified={
         "lead": str(writer.lead.id), "conversation": str(conversation.id), "score": result.score,
         "sector": str(writer.state.answers.get("sector") or "") or None,
-    }))
+    }), robust=True)
 
 
 def _strategy_hook(lead_id, agency_id):
@@ -296,8 +298,8 @@ def _rescore_if_qualified(conversation: Conversation, writer: _LeadWriter, setti
             writer.record("score.changed", {"score": result.score, "reasons": result.reasons}, actor="system")
         if conversation.is_preview:
             return
-        transaction.on_commit(_strategy_hook(writer.lead.id, writer.lead.agency_id))
-        transaction.on_commit(_crm_hook(writer.lead.id, writer.lead.agency_id))
+        transaction.on_commit(_strategy_hook(writer.lead.id, writer.lead.agency_id), robust=True)
+        transaction.on_commit(_crm_hook(writer.lead.id, writer.lead.agency_id), robust=True)
 
 
 def _apply(conversation, writer: _LeadWriter, flow, settings, field_name: str, value, *, kind: str) -> None:
