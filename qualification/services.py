@@ -253,13 +253,16 @@ def _qualify(conversation: Conversation, writer: _LeadWriter, settings: dict) ->
         # A staff member trying the flow: scored like a lead, but nobody is
         # written to, synced or notified about it.
         return
+    # The webhook's deliveries are rows of this transaction (sent by tasks
+    # queued on commit): qualified and announced together, or neither.
+    _webhook_qualified(writer.lead.agency_id, {
+        "lead": str(writer.lead.id), "conversation": str(conversation.id), "score": result.score,
+        "sector": str(writer.state.answers.get("sector") or "") or None,
+    })
     # robust: the lead's answer has committed; a hook that fails (the database
     # gone in between) is logged, and the beat's reconcile tasks finish its work.
     transaction.on_commit(_strategy_hook(writer.lead.id, writer.lead.agency_id), robust=True)
-    transaction.on_commit(_crm_hook(writer.lead.id, writer.lead.agency_id, qualified={
-        "lead": str(writer.lead.id), "conversation": str(conversation.id), "score": result.score,
-        "sector": str(writer.state.answers.get("sector") or "") or None,
-    }), robust=True)
+    transaction.on_commit(_crm_hook(writer.lead.id, writer.lead.agency_id), robust=True)
 
 
 def _strategy_hook(lead_id, agency_id):
@@ -275,17 +278,23 @@ def _strategy_hook(lead_id, agency_id):
     return queue
 
 
-def _crm_hook(lead_id, agency_id, *, qualified: dict | None = None):
+def _crm_hook(lead_id, agency_id):
     def queue() -> None:
         try:
-            from integrations.services import crm_sync_request, webhook_emit
-        except ImportError:  # CRM sync and webhooks are not installed in this build
+            from integrations.services import crm_sync_request
+        except ImportError:  # CRM sync is not installed in this build
             return
         crm_sync_request(lead_id=lead_id, agency_id=agency_id)
-        if qualified is not None:
-            webhook_emit(agency_id=agency_id, type="lead.qualified", data=qualified)
 
     return queue
+
+
+def _webhook_qualified(agency_id, data: dict) -> None:
+    try:
+        from integrations.services import webhook_emit
+    except ImportError:  # webhooks are not installed in this build
+        return
+    webhook_emit(agency_id=agency_id, type="lead.qualified", data=data)
 
 
 def _rescore_if_qualified(conversation: Conversation, writer: _LeadWriter, settings: dict) -> None:

@@ -89,3 +89,21 @@ def test_a_webhook_delivery_whose_task_was_lost_is_queued_again(make_agency, que
     queued.clear()
     _age(WebhookDelivery, [delivery.id], status=WebhookDelivery.Status.DELIVERED)
     assert integrations_reconcile()["deliveries"] == 0 and not queued.named(DELIVER)
+
+
+def test_the_qualified_webhook_is_stored_with_the_qualification_itself(make_agency, queued):
+    """No after-commit hook runs here (the test's transaction never commits):
+    the `lead.qualified` delivery exists all the same, so a hook lost between
+    commit and enqueue leaves a row for the reconcile to find."""
+    from integrations.models import WebhookDelivery
+    from integrations.services import webhook_endpoint_create
+    from tests.integration.crm.helpers import qualified_lead_via_chat
+
+    a = make_agency()
+    webhook_endpoint_create(actor=staff_actor(a.admin, a.agency, "admin"), url="https://hooks.example.com/q",
+                            event_types=["lead.qualified"])
+    lead = qualified_lead_via_chat(a, ip="10.8.0.9")
+    assert not queued.named(DELIVER)  # its task waits for a commit that never comes
+    with scope(agency=a.agency.id):
+        (delivery,) = WebhookDelivery.objects.filter(type="lead.qualified")
+    assert delivery.status == WebhookDelivery.Status.PENDING and delivery.payload["data"]["lead"] == str(lead.id)
