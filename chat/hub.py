@@ -518,13 +518,6 @@ class Hub:
         if self.distributed and not self.sinks.get(conversation_id):
             await self._leave(conv_group(conversation_id))
 
-    def turn_abandoned(self, conversation_id: str, turn: LiveTurn) -> None:
-        """A turn whose runner failed before it could be stored: no socket
-        joining from now on is shown it as still streaming."""
-        turn.closed = True
-        if self.live.get(conversation_id) is turn:
-            del self.live[conversation_id]
-
     # --- persisted frames and notifications -------------------------------------
 
     async def publish(self, conversation_id: str, agency_id: str, frames: list[dict], summary: dict | None = None) -> None:

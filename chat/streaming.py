@@ -135,7 +135,7 @@ class TurnRunner:
                 return
             except Exception:  # noqa: BLE001 - the original failure is already logged and raised
                 log.exception("turn_salvage_failed", conversation=self.conversation_id)
-        hub.turn_abandoned(self.conversation_id, turn)
+        await hub.turn_finished(self.conversation_id, turn)
 
     async def _pump(self, provider, request, turn) -> tuple[str, object, float | None]:
         """Stream into the hub, through the output guard, until done, stopped

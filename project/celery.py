@@ -16,6 +16,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 
+import structlog
 from celery import Celery, Task, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
@@ -99,13 +100,11 @@ def enqueue_now(task, *args, **kwargs) -> bool:
     What called it has already committed (a lead's answer, a qualification):
     a broker that is away (a Redis restart) must not turn that into an error.
     The work left undone is found again by the reconcile tasks on the beat
-    schedule (`strategy_reconcile`), which look at the rows, not at the queue."""
+    schedule (`strategy_reconcile`, `integrations_reconcile`), which look at the rows, not at the queue."""
     try:
         task.delay(*args, **kwargs)
         return True
     except Exception as exc:  # noqa: BLE001 - any broker failure; logged, and reconciled later
-        import structlog
-
         structlog.get_logger(__name__).warning("enqueue_failed", task=task.name, error=f"{type(exc).__name__}: {exc}")
         return False
 

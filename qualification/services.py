@@ -20,6 +20,7 @@ from chat import frames as F
 from chat.models import Conversation, Turn
 from chat.services import Effects, ReplyPlan, conversation_touch, frame_append
 from project.api.errors import ApplicationError
+from project.celery import enqueue_on_commit
 from project.crypto import blind_index
 from qualification import machine, prompts
 from qualification.flows import load_default_flow
@@ -259,34 +260,24 @@ def _qualify(conversation: Conversation, writer: _LeadWriter, settings: dict) ->
         "lead": str(writer.lead.id), "conversation": str(conversation.id), "score": result.score,
         "sector": str(writer.state.answers.get("sector") or "") or None,
     })
-    # robust: the lead's answer has committed; a hook that fails (the database
-    # gone in between) is logged, and the beat's reconcile tasks finish its work.
-    transaction.on_commit(_strategy_hook(writer.lead.id, writer.lead.agency_id), robust=True)
-    transaction.on_commit(_crm_hook(writer.lead.id, writer.lead.agency_id), robust=True)
+    _queue_follow_ups(writer.lead.id, writer.lead.agency_id)
 
 
-def _strategy_hook(lead_id, agency_id):
-    def queue() -> None:
-        try:
-            from strategy.tasks import strategy_queue
-        except ImportError:  # the strategy pipeline is optional in a slim deployment
-            return
-        from project.celery import enqueue_now
-
-        enqueue_now(strategy_queue, str(lead_id), str(agency_id))
-
-    return queue
-
-
-def _crm_hook(lead_id, agency_id):
-    def queue() -> None:
-        try:
-            from integrations.services import crm_sync_request
-        except ImportError:  # CRM sync is not installed in this build
-            return
-        crm_sync_request(lead_id=lead_id, agency_id=agency_id)
-
-    return queue
+def _queue_follow_ups(lead_id, agency_id) -> None:
+    """The strategy and the CRM sync of a (re)qualified lead, queued when the
+    lead's answer commits (project.celery.enqueue_on_commit: a broker away is
+    logged, and the beat's reconcile tasks finish the work)."""
+    try:
+        from strategy.tasks import strategy_queue
+    except ImportError:  # the strategy pipeline is optional in a slim deployment
+        pass
+    else:
+        enqueue_on_commit(strategy_queue, str(lead_id), str(agency_id))
+    try:
+        from integrations.services import crm_sync_request
+    except ImportError:  # CRM sync is not installed in this build
+        return
+    crm_sync_request(lead_id=lead_id, agency_id=agency_id)
 
 
 def _webhook_qualified(agency_id, data: dict) -> None:
@@ -307,8 +298,7 @@ def _rescore_if_qualified(conversation: Conversation, writer: _LeadWriter, setti
             writer.record("score.changed", {"score": result.score, "reasons": result.reasons}, actor="system")
         if conversation.is_preview:
             return
-        transaction.on_commit(_strategy_hook(writer.lead.id, writer.lead.agency_id), robust=True)
-        transaction.on_commit(_crm_hook(writer.lead.id, writer.lead.agency_id), robust=True)
+        _queue_follow_ups(writer.lead.id, writer.lead.agency_id)
 
 
 def _apply(conversation, writer: _LeadWriter, flow, settings, field_name: str, value, *, kind: str) -> None:
