@@ -446,6 +446,9 @@ SERVERS = {
     # (one process, HTTP and WebSockets); the others are uvicorn variants for comparison.
     "daphne": _production("daphne"),
     "uvicorn-sansio": _production("uvicorn"),
+    # The image's uvicorn on the standard asyncio loop instead of uvloop (ASGI_LOOP=asyncio).
+    "uvicorn-sansio-asyncio": lambda port: [("asyncio" if a == "uvloop" else a)
+                                            for a in serve_command("uvicorn", host="127.0.0.1", port=port)],
     "uvicorn": lambda port: [PY, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--ws", "websockets",
                              "--http", "httptools", "--loop", "asyncio", "--no-access-log", "--log-level", "warning",
                              "project.asgi:application"],

@@ -14,12 +14,22 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def test_uvicorn_is_the_default_with_the_production_flags(monkeypatch):
     monkeypatch.delenv("WEBSOCKET_MAX_MESSAGE_BYTES", raising=False)
+    monkeypatch.delenv("ASGI_LOOP", raising=False)
     args = command("uvicorn", host="0.0.0.0", port=8000)
     assert args[1:3] == ["-m", "uvicorn"] and args[-1] == "project.asgi:application"
     joined = " ".join(args)
     assert "--ws websockets-sansio" in joined and "--http httptools" in joined and "--proxy-headers" in joined
     assert "--ws-max-size 1048576" in joined and "--ws-ping-interval 20" in joined
     assert "--lifespan off" in joined and "--no-access-log" in joined
+    assert "--loop uvloop" in joined
+
+
+def test_the_standard_loop_can_be_chosen_and_nothing_else(monkeypatch):
+    monkeypatch.setenv("ASGI_LOOP", "asyncio")
+    assert "--loop asyncio" in " ".join(command("uvicorn", host="0.0.0.0", port=8000))
+    monkeypatch.setenv("ASGI_LOOP", "trio")
+    with pytest.raises(SystemExit, match="ASGI_LOOP must be one of uvloop, asyncio"):
+        command("uvicorn", host="0.0.0.0", port=8000)
 
 
 def test_daphne_has_the_same_limits_and_pings(monkeypatch):

@@ -1,0 +1,190 @@
+"""The CPU of a lead message's database work, per call, against real MariaDB.
+
+At 200 streaming conversations on one web process the streamed tokens wait
+for the Python that stores each message (`lead_message_receive`, with the
+qualification step it runs) and each finished reply (`turn_complete`): the
+streaming benchmark's profile puts ~40 % of the process's GIL time there. This
+drives exactly those two services, as the lead socket and the turn runner call
+them (a new conversation per round: its opening reply stored, then the lead's
+"Sí, acepto" to the consent question and a 120-word reply), and prints the
+thread CPU time of each call (p50 / p95 / mean, µs) and its SQL statements.
+Thread CPU time, not wall time: MariaDB's own work on the other core and a
+busy machine change it little, so two trees can be compared run to run.
+
+    .venv/bin/python bench/bench_message.py                 # 300 rounds
+    .venv/bin/python bench/bench_message.py --profile       # plus cProfile's top entries per service (CPU clock)
+    .venv/bin/python bench/bench_message.py --statements    # the CPU before and in each SQL statement
+
+It starts a private MariaDB and Redis (`scripts/services.sh`) unless
+`DATABASE_URL`/`REDIS_URL` are set (it then uses the database
+`markezy_bench_message`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+ORIGIN = "https://bench.example"
+PY = sys.executable
+
+
+def _services() -> str | None:
+    if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
+        return None
+    out = subprocess.run([str(ROOT / "scripts/services.sh"), "start"], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        k, _, v = line.removeprefix("export ").partition("=")
+        os.environ[k] = v
+    return os.environ["MARKEZY_SERVICES_DIR"]
+
+
+def _prepare() -> dict:
+    import MySQLdb
+    from urllib.parse import urlparse
+
+    os.environ["DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/markezy_bench_message"
+    u = urlparse(os.environ["DATABASE_URL"])
+    conn = MySQLdb.connect(host=u.hostname, port=u.port, user=u.username, passwd=u.password)
+    conn.cursor().execute("CREATE DATABASE IF NOT EXISTS markezy_bench_message CHARACTER SET utf8mb4 "
+                          "COLLATE utf8mb4_unicode_ci")
+    conn.close()
+    var = ROOT / "var" / "bench-message"
+    var.mkdir(parents=True, exist_ok=True)
+    os.environ.update({"MARKEZY_VAR_DIR": str(var), "WIDGET_SESSIONS_PER_IP_PER_HOUR": "1000000", "DEBUG": "0",
+                       "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "project.settings"})
+    subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
+    return json.loads(subprocess.run([PY, "manage.py", "seed_demo", "--json", "--origin", ORIGIN], cwd=ROOT,
+                                     check=True, capture_output=True, text=True).stdout)
+
+
+REPLY = ("Perfecto, gracias por aceptar. Para preparar una estrategia a la medida de tu negocio necesito conocerte "
+         "un poco mejor: cuéntame a qué se dedica tu empresa, quiénes son tus clientes y qué canales usas hoy para "
+         "atraerlos. ") * 3
+
+
+def run(args) -> None:
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from chat import services
+    from chat.visitor import visitor_token_verify
+
+    seed = _prepare.seed  # type: ignore[attr-defined]
+    calls = {"lead_message_receive": [], "turn_complete": []}
+    statements = {name: [] for name in calls}
+    per_statement: dict[tuple, list] = {}
+    # Thread CPU time as the clock: time spent waiting for MariaDB is not what the other sockets wait for.
+    profiles = ({name: cProfile.Profile(time.thread_time_ns, 1e-9) for name in calls} if args.profile else {})
+
+    def timed(name, fn, **kwargs):
+        profile = profiles.get(name)
+        count = [0]
+        mark = [time.thread_time_ns()]
+
+        def counting(execute, sql, params, many, context):
+            count[0] += 1
+            if not args.statements:
+                return execute(sql, params, many, context)
+            # CPU since the previous statement (the ORM building this one), then the statement itself.
+            before = time.thread_time_ns()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                after = time.thread_time_ns()
+                key = (name, count[0], " ".join(sql.split()[:4])[:60])
+                per_statement.setdefault(key, []).append(((before - mark[0]) / 1000, (after - before) / 1000))
+                mark[0] = after
+
+        # A counter, not CaptureQueriesContext: the debug cursor's logging would be measured too.
+        with connection.execute_wrapper(counting):
+            start = mark[0] = time.thread_time_ns()
+            if profile is not None:
+                profile.enable()
+            result = fn(**kwargs)
+            if profile is not None:
+                profile.disable()
+            calls[name].append((time.thread_time_ns() - start) / 1000)
+        statements[name].append(count[0])
+        return result
+
+    def round_once():
+        session = services.widget_session_open(key=seed["widget_key"], origin=ORIGIN, visitor_token=None,
+                                               page_url=ORIGIN + "/", locale="es", ip="127.0.0.1")
+        visitor = visitor_token_verify(session.visitor_token)
+        services.conversation_claim_opening(visitor=visitor)
+        services.turn_complete(agency_id=visitor.agency_id, conversation_id=visitor.conversation_id,
+                               record=services.TurnRecord(turn_id=uuid.uuid4(), role="assistant",
+                                                          text="¡Hola! ¿Aceptas nuestra política de privacidad?",
+                                                          provider="openai"))
+        timed("lead_message_receive", services.lead_message_receive, visitor=visitor, client_id=uuid.uuid4(),
+              text="Sí, acepto")
+        timed("turn_complete", services.turn_complete, agency_id=visitor.agency_id,
+              conversation_id=visitor.conversation_id,
+              record=services.TurnRecord(turn_id=uuid.uuid4(), role="assistant", text=REPLY, provider="openai",
+                                         prompt_tokens=900, completion_tokens=120, first_token_ms=210,
+                                         duration_ms=2000))
+
+    for _ in range(args.warmup):
+        round_once()
+    for name in calls:
+        calls[name].clear()
+        statements[name].clear()
+    per_statement.clear()
+    for _ in range(args.rounds):
+        round_once()
+
+    print(f"# per-message database work — {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
+          f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {args.rounds} rounds after {args.warmup} warm-up")
+    for name, values in calls.items():
+        values = sorted(values)
+        p95 = values[int(len(values) * 0.95) - 1]
+        print(f"  {name:22s} CPU µs p50 {statistics.median(values):7.0f}  p95 {p95:7.0f}  mean "
+              f"{statistics.fmean(values):7.0f}   SQL statements {statistics.fmean(statements[name]):.1f}")
+    total = sum(statistics.fmean(v) for v in calls.values())
+    print(f"  both                   CPU µs mean {total:7.0f}")
+    if per_statement:
+        print("\n  per statement: mean CPU µs before it (building it) / in it (driver, result rows)")
+        for (name, n, sql), values in per_statement.items():
+            print(f"    {name:22s} #{n:<2d} {sql:60s} {statistics.fmean(v[0] for v in values):6.0f} / "
+                  f"{statistics.fmean(v[1] for v in values):5.0f}")
+    for name, profile in profiles.items():
+        out = io.StringIO()
+        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(args.profile_top)
+        print(f"\n## cProfile: {name}\n" + out.getvalue())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--profile", action="store_true", help="cProfile each service, print the top entries")
+    parser.add_argument("--profile-top", type=int, default=40)
+    parser.add_argument("--statements", action="store_true",
+                        help="per SQL statement, the CPU spent building it and in it")
+    args = parser.parse_args()
+    services_dir = _services()
+    try:
+        _prepare.seed = _prepare()  # type: ignore[attr-defined]
+        run(args)
+    finally:
+        if services_dir:
+            subprocess.run([str(ROOT / "scripts/services.sh"), "stop", services_dir], capture_output=True)
+
+
+if __name__ == "__main__":
+    main()
