@@ -14,10 +14,11 @@ WebSockets, the same limits and pings whichever server it is.
   with the same limits.
 
 uvicorn runs its event loop on uvloop (`ASGI_LOOP`, default `uvloop`;
-`asyncio` is the standard loop): at 200 streaming conversations on one
-process the added per-token p95 fell from 39–55 ms to 18–24 ms in the same
-benchmark run, the loop's own wake-ups and socket reads being C instead of
-Python (bench/README.md, "Streaming, 2026-12-02 evening").
+`asyncio` is the standard loop): the loop's wake-ups and socket reads and
+writes are C instead of Python, and in the streaming benchmark's same-run
+comparisons the added per-token p95 at 50 conversations was 2.2–4.7 ms
+against 4.7–10.1 ms, and lower at 200 in 7 pairs of 8 (bench/README.md,
+"Streaming, 2026-12-02 evening").
 
 The image's entrypoint, the integration tests' servers and the streaming
 benchmark all start the web process through here, so what is tested and
