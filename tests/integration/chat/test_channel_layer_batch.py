@@ -1,6 +1,7 @@
 """project/channel_layer.py on real Redis: the hub's reader takes every
 message waiting on its process channel in one round trip, in order, whether
-sent directly or through a group; with none waiting it blocks for the first."""
+sent directly or through a group; with none waiting it blocks for the first.
+Sends and group sends keep channels_redis' rules in fewer round trips."""
 
 from __future__ import annotations
 
@@ -93,3 +94,77 @@ async def test_send_in_one_round_trip_keeps_channels_redis_rules():
     finally:
         await sender.close_pools()
         await receiver.close_pools()
+
+
+def _count_commands(layer: HubRedisChannelLayer) -> list[str]:
+    """The commands this layer's client sends from now on (on this loop), by name:
+    the server's own statistics would count any other client of the test Redis."""
+    sent: list[str] = []
+    client = layer.connection(0)
+    original = client.execute_command
+
+    async def counting(*args, **options):
+        sent.append(str(args[0]).upper())
+        return await original(*args, **options)
+
+    client.execute_command = counting
+    return sent
+
+
+async def test_group_send_to_nobody_else_is_one_round_trip():
+    sender, receiver = _layer(), _layer()
+    mine = await sender.new_channel("hub.")
+    other = await receiver.new_channel("hub.")
+    await sender.group_add("lonely-test", mine)
+    try:
+        sent = _count_commands(sender)
+        for _ in range(10):
+            await sender.group_send("lonely-test", {"type": "hub.frames", "origin": mine})
+            await sender.group_send("nobody-test", {"type": "hub.frames", "origin": mine})
+        # 20 group messages: one lookup script each, nothing queued.
+        assert sent == ["EVALSHA"] * 20 or sent == ["EVAL"] * 20, sent
+        # With someone else in the group: the lookup and one delivery script.
+        await receiver.group_add("lonely-test", other)
+        sent.clear()
+        await sender.group_send("lonely-test", {"type": "hub.frames", "n": 1, "origin": mine})
+        assert len(sent) == 2, sent
+        assert [m["n"] for m in await receiver.receive_batch(other)] == [1]
+    finally:
+        await sender.group_discard("lonely-test", mine)
+        await receiver.group_discard("lonely-test", other)
+        await sender.close_pools()
+        await receiver.close_pools()
+
+
+async def test_group_send_keeps_channels_redis_rules():
+    config = dict(settings.CHANNEL_LAYERS["default"]["CONFIG"])
+    sender = HubRedisChannelLayer(**{**config, "capacity": 2})
+    # Two processes (a layer's process channels share one Redis key, and its capacity).
+    receiver, other_process = _layer(), _layer()
+    full = await receiver.new_channel("hub.")
+    roomy = await other_process.new_channel("hub.")
+    try:
+        for channel in (full, roomy, "plain.group-member"):
+            await receiver.group_add("rules-test", channel)
+        for i in range(2):
+            await sender.send(full, {"type": "x", "n": f"old{i}"})
+        await sender.group_send("rules-test", {"type": "hub.frames", "n": 1})
+        # The channel at capacity misses it, the others get it; channels_redis' receive() reads it too.
+        assert [m["n"] for m in await receiver.receive_batch(full)] == ["old0", "old1"]
+        assert [m["n"] for m in await other_process.receive_batch(roomy)] == [1]
+        assert (await receiver.receive("plain.group-member"))["n"] == 1
+        # Members past group_expiry are dropped by the lookup and get nothing.
+        short = HubRedisChannelLayer(**{**config, "group_expiry": 1})
+        await asyncio.sleep(2.1)
+        await short.group_send("rules-test", {"type": "hub.frames", "n": 2})
+        connection = short.connection(short.consistent_hash("rules-test"))
+        assert await connection.zcard(short._group_key("rules-test")) == 0
+        await sender.send(roomy, {"type": "x", "n": 3})
+        assert [m["n"] for m in await other_process.receive_batch(roomy)] == [3]
+        await short.close_pools()
+    finally:
+        for channel in (full, roomy, "plain.group-member"):
+            await receiver.group_discard("rules-test", channel)
+        await sender.close_pools()
+        await receiver.close_pools()
+        await other_process.close_pools()
