@@ -52,8 +52,9 @@ def _services() -> str | None:
 
 
 def _prepare() -> dict:
-    import MySQLdb
     from urllib.parse import urlparse
+
+    import MySQLdb
 
     os.environ["DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/markezy_bench_message"
     u = urlparse(os.environ["DATABASE_URL"])
@@ -75,7 +76,7 @@ REPLY = ("Perfecto, gracias por aceptar. Para preparar una estrategia a la medid
          "atraerlos. ") * 3
 
 
-def run(args) -> None:
+def run(args, seed: dict) -> None:
     import django
 
     django.setup()
@@ -84,7 +85,6 @@ def run(args) -> None:
     from chat import services
     from chat.visitor import visitor_token_verify
 
-    seed = _prepare.seed  # type: ignore[attr-defined]
     calls = {"lead_message_receive": [], "turn_complete": []}
     statements = {name: [] for name in calls}
     per_statement: dict[tuple, list] = {}
@@ -141,10 +141,8 @@ def run(args) -> None:
 
     for _ in range(args.warmup):
         round_once()
-    for name in calls:
-        calls[name].clear()
-        statements[name].clear()
-    per_statement.clear()
+    for values in (*calls.values(), *statements.values(), per_statement):
+        values.clear()
     for _ in range(args.rounds):
         round_once()
 
@@ -179,11 +177,10 @@ def main() -> None:
     args = parser.parse_args()
     services_dir = _services()
     try:
-        _prepare.seed = _prepare()  # type: ignore[attr-defined]
-        run(args)
+        run(args, _prepare())
     finally:
         if services_dir:
-            subprocess.run([str(ROOT / "scripts/services.sh"), "stop", services_dir], capture_output=True)
+            subprocess.run([str(ROOT / "scripts/services.sh"), "stop", services_dir], capture_output=True, check=False)
 
 
 if __name__ == "__main__":
