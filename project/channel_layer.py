@@ -52,11 +52,11 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)
 # ARGV: the messages (one per key), the capacities (one per key), now, expiry.
 _GROUP_DELIVER = """
 local n = #KEYS
-local now = tonumber(ARGV[2 * n + 1])
-local expiry = tonumber(ARGV[2 * n + 2])
+local now, expiry = ARGV[2 * n + 1], ARGV[2 * n + 2]
+local oldest = tonumber(now) - tonumber(expiry)
 local over_capacity = 0
 for i = 1, n do
-    redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, now - expiry)
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, oldest)
     if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[n + i]) then
         redis.call('ZADD', KEYS[i], now, ARGV[i])
         redis.call('EXPIRE', KEYS[i], expiry)

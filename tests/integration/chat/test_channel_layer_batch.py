@@ -153,6 +153,15 @@ async def test_group_send_keeps_channels_redis_rules():
         assert [m["n"] for m in await receiver.receive_batch(full)] == ["old0", "old1"]
         assert [m["n"] for m in await other_process.receive_batch(roomy)] == [1]
         assert (await receiver.receive("plain.group-member"))["n"] == 1
+        # Messages past expiry are dropped by the next delivery to their channel.
+        brief = HubRedisChannelLayer(**{**config, "expiry": 1})
+        await brief.send(roomy, {"type": "x", "n": "stale"})
+        await asyncio.sleep(1.2)
+        await brief.group_send("rules-test", {"type": "hub.frames", "n": "fresh"})
+        assert [m["n"] for m in await other_process.receive_batch(roomy)] == ["fresh"]
+        await receiver.receive_batch(full)
+        await receiver.receive("plain.group-member")
+        await brief.close_pools()
         # Members past group_expiry are dropped by the lookup and get nothing.
         short = HubRedisChannelLayer(**{**config, "group_expiry": 1})
         await asyncio.sleep(2.1)
