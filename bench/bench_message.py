@@ -37,31 +37,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.services import database_own, services_start, services_stop
+
 ORIGIN = "https://bench.example"
 PY = sys.executable
 
 
-def _services() -> str | None:
-    if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
-        return None
-    out = subprocess.run([str(ROOT / "scripts/services.sh"), "start"], capture_output=True, text=True, check=True).stdout
-    for line in out.splitlines():
-        k, _, v = line.removeprefix("export ").partition("=")
-        os.environ[k] = v
-    return os.environ["MARKEZY_SERVICES_DIR"]
-
-
 def _prepare() -> dict:
-    from urllib.parse import urlparse
-
-    import MySQLdb
-
-    os.environ["DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/markezy_bench_message"
-    u = urlparse(os.environ["DATABASE_URL"])
-    conn = MySQLdb.connect(host=u.hostname, port=u.port, user=u.username, passwd=u.password)
-    conn.cursor().execute("CREATE DATABASE IF NOT EXISTS markezy_bench_message CHARACTER SET utf8mb4 "
-                          "COLLATE utf8mb4_unicode_ci")
-    conn.close()
+    database_own("markezy_bench_message")
     var = ROOT / "var" / "bench-message"
     var.mkdir(parents=True, exist_ok=True)
     os.environ.update({"MARKEZY_VAR_DIR": str(var), "WIDGET_SESSIONS_PER_IP_PER_HOUR": "1000000", "DEBUG": "0",
@@ -175,12 +158,11 @@ def main() -> None:
     parser.add_argument("--statements", action="store_true",
                         help="per SQL statement, the CPU spent building it and in it")
     args = parser.parse_args()
-    services_dir = _services()
+    services_dir = services_start()
     try:
         run(args, _prepare())
     finally:
-        if services_dir:
-            subprocess.run([str(ROOT / "scripts/services.sh"), "stop", services_dir], capture_output=True, check=False)
+        services_stop(services_dir)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.services import database_own, services_start, services_stop
+
 DB_NAME = "markezy_bench_rest"
 
 
@@ -40,26 +42,11 @@ def pct(values: list[float], p: float) -> float:
 
 
 def setup_environment() -> str | None:
-    services_dir = None
-    if not os.environ.get("DATABASE_URL"):
-        out = subprocess.run([str(ROOT / "scripts/services.sh"), "start"], capture_output=True, text=True,
-                             check=True).stdout
-        for line in out.splitlines():
-            key, _, value = line.removeprefix("export ").partition("=")
-            os.environ[key] = value
-        services_dir = os.environ["MARKEZY_SERVICES_DIR"]
-    base = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
-    os.environ["DATABASE_URL"] = f"{base}/{DB_NAME}"
+    services_dir = services_start(redis=False)
+    database_own(DB_NAME)
     os.environ.setdefault("MARKEZY_VAR_DIR", str(ROOT / "var" / "bench"))
     os.environ.update({"DEBUG": "0", "LOG_LEVEL": "WARNING", "REST_RATE_PER_USER": "1000000/min",
                        "DJANGO_SETTINGS_MODULE": "project.settings"})
-    import MySQLdb
-    from urllib.parse import urlparse
-
-    url = urlparse(os.environ["DATABASE_URL"])
-    conn = MySQLdb.connect(host=url.hostname, port=url.port, user=url.username, passwd=url.password)
-    conn.cursor().execute(f"CREATE DATABASE IF NOT EXISTS {DB_NAME} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    conn.close()
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True, env=os.environ)
     return services_dir
 
@@ -258,8 +245,7 @@ def main() -> None:
         tune_gc()
         measure(args.reps, year=args.year)
     finally:
-        if services_dir:
-            subprocess.run([str(ROOT / "scripts/services.sh"), "stop", services_dir], check=False)
+        services_stop(services_dir)
 
 
 if __name__ == "__main__":

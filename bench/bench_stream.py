@@ -42,6 +42,7 @@ import websockets
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.services import database_own, services_start, services_stop
 from project.serve import command as serve_command  # noqa: E402  (the image's command line)
 
 ORIGIN = "http://bench.markezy.test"
@@ -266,13 +267,15 @@ async def run_baseline(ws_url: str, n: int) -> dict:
             "gaps": sum(s.gaps for s in streams), "duplicates": sum(s.duplicates for s in streams)}
 
 
-async def _idle_sockets(base: str, ws_base: str, key: str, n: int) -> list:
-    """n lead sockets, authenticated, each past its opening reply: idle."""
+async def _idle_sockets_growth(base: str, ws_base: str, key: str, proc: psutil.Process, n: int) -> float:
+    """RSS growth per socket over n lead sockets, each authenticated and past
+    its opening reply (then idle); they are closed afterwards."""
     async with httpx.AsyncClient(timeout=30) as client:
         sessions = [
             (await client.post(base + "/api/v1/widget/sessions", json={"key": key}, headers={"Origin": ORIGIN})).json()
             for _ in range(n)
         ]
+    before = proc.memory_info().rss
     sockets = []
     for s in sessions:
         ws = await websockets.connect(ws_base + "/ws/v1/chat", origin=ORIGIN, max_queue=None, compression=None)
@@ -283,7 +286,12 @@ async def _idle_sockets(base: str, ws_base: str, key: str, n: int) -> list:
             frame = json.loads(raw)
             if frame.get("type") == "turn.completed":
                 break
-    return sockets
+    await asyncio.sleep(2)
+    growth = (proc.memory_info().rss - before) / n
+    for ws in sockets:
+        await ws.close()
+    await asyncio.sleep(2)
+    return growth
 
 
 async def idle_socket_bytes(base: str, ws_base: str, key: str, proc: psutil.Process, n: int = 200) -> tuple[float, float]:
@@ -296,19 +304,8 @@ async def idle_socket_bytes(base: str, ws_base: str, key: str, proc: psutil.Proc
     figure depends on what ran before (0.6 KB after 200 streams, ~50 KB after
     50 only). `held`: the same after another n were opened and closed, so that
     the openings' transient memory is already there: what an idle socket keeps."""
-    before = proc.memory_info().rss
-    first_sockets = await _idle_sockets(base, ws_base, key, n)
-    await asyncio.sleep(2)
-    first = (proc.memory_info().rss - before) / n
-    for ws in first_sockets:
-        await ws.close()
-    await asyncio.sleep(2)
-    before = proc.memory_info().rss
-    sockets = await _idle_sockets(base, ws_base, key, n)
-    await asyncio.sleep(2)
-    held = (proc.memory_info().rss - before) / n
-    for ws in sockets:
-        await ws.close()
+    first = await _idle_sockets_growth(base, ws_base, key, proc, n)
+    held = await _idle_sockets_growth(base, ws_base, key, proc, n)
     return first, held
 
 
@@ -507,23 +504,10 @@ async def start_web_process(server: str, args, env: dict, upstream_url: str, res
 
 async def main_async(args) -> int:
     env_file = None
-    services_dir = None
-    if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
-        out = subprocess.run([str(ROOT / "scripts/services.sh"), "start"], capture_output=True, text=True, check=True).stdout
-        for line in out.splitlines():
-            k, _, v = line.removeprefix("export ").partition("=")
-            os.environ[k] = v
-        services_dir = os.environ["MARKEZY_SERVICES_DIR"]
-    os.environ["DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/markezy_bench"
+    services_dir = services_start()
     procs: list[subprocess.Popen] = []
     try:
-        import MySQLdb
-        from urllib.parse import urlparse
-
-        u = urlparse(os.environ["DATABASE_URL"])
-        conn = MySQLdb.connect(host=u.hostname, port=u.port, user=u.username, passwd=u.password)
-        conn.cursor().execute("CREATE DATABASE IF NOT EXISTS markezy_bench CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-        conn.close()
+        database_own("markezy_bench")
         var = ROOT / "var" / "bench"
         var.mkdir(parents=True, exist_ok=True)
         env = {"MARKEZY_VAR_DIR": str(var), "WIDGET_SESSIONS_PER_IP_PER_HOUR": "1000000", "DEBUG": "0",
@@ -650,8 +634,7 @@ async def main_async(args) -> int:
                 p.wait(10)
             except subprocess.TimeoutExpired:
                 p.kill()
-        if services_dir:
-            subprocess.run([str(ROOT / "scripts/services.sh"), "stop", services_dir], check=False)
+        services_stop(services_dir)
 
 
 def main() -> None:
