@@ -41,11 +41,13 @@ export function Setup(_props: SectionProps) {
 
   const next = status?.steps.find((s) => !s.done)?.id ?? null;
   // The next step to do starts open; after that the user decides (a step
-  // turning done does not whisk its form away mid-edit).
+  // turning done does not whisk its form away mid-edit). The first render
+  // with a status already shows it open: a click landing before the effect
+  // below would otherwise see it closed and, once the effect ran, close it.
   useEffect(() => {
     if (status && expanded === undefined) setExpanded(next);
   }, [status]); // eslint-disable-line react-hooks/exhaustive-deps
-  const openStep = expanded ?? null;
+  const openStep = expanded === undefined ? next : expanded;
   const doneCount = status?.steps.filter((s) => s.done).length ?? 0;
   const total = status?.steps.length ?? 5;
 
