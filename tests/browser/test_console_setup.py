@@ -76,10 +76,25 @@ def test_onboarding_from_sign_up_to_a_chat_on_the_site(web_pool, transactional_d
         _watch_errors(page, errors)
         out = {"errors": errors}
 
+        # The checklist's first drawn state, caught by a MutationObserver before any
+        # later effect: the next step must already be open there, or a click landing
+        # in between closes the step it meant to open.
+        context.add_init_script("""
+            new MutationObserver((_, observer) => {
+              const next = document.querySelector("li.step.next");
+              if (!next) return;
+              window.__firstChecklist = {step: next.dataset.step,
+                expanded: next.querySelector(".step-toggle").getAttribute("aria-expanded"),
+                bodyHidden: next.querySelector(".step-body").hidden};
+              observer.disconnect();
+            }).observe(document, {childList: true, subtree: true});
+        """)
+
         # A new agency's first sign-in lands on the checklist, nothing done, branding next.
         cs.login(page, server.base_url, owner["email"], owner["password"])
         page.wait_for_url("**/console/setup")
         page.locator("li.step.next[data-step=branding]").wait_for()
+        out["first_checklist"] = page.evaluate("window.__firstChecklist")
         out["initial"] = page.locator("li.step").evaluate_all("els => els.map(e => e.dataset.done)")
         page.screenshot(path=screenshots / "setup-start-desktop-es.png")
 
@@ -206,6 +221,7 @@ def test_onboarding_from_sign_up_to_a_chat_on_the_site(web_pool, transactional_d
     out = in_browser(scenario)
     assert not out["errors"], out["errors"]
     assert out["initial"] == ["false"] * 5
+    assert out["first_checklist"] == {"step": "branding", "expanded": "true", "bodyHidden": False}
     assert "#rrggbb" in out["colour_error"]
     assert "ruta" in out["origin_error"] and out["origin_invalid"] == "true"
     assert out["preview_header"] == "rgb(14, 116, 144)" and out["preview_logo"] == 1
