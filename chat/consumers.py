@@ -10,7 +10,6 @@ import uuid
 
 import orjson
 import structlog
-from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -19,7 +18,7 @@ from chat import frames as F
 from chat import services
 from chat.guard import looks_like_injection
 from chat.hub import Outbox, Sink, hub
-from chat.selectors import access_conversation, conversation_replay, conversation_summary
+from chat.selectors import access_conversation, conversation_replay
 from chat.streaming import start_reply
 from chat.visitor import visitor_token_verify
 from project import metrics
@@ -298,11 +297,10 @@ class LeadConsumer(_JsonSocket):
         """With a real LLM (and its breaker closed), let it find the answers in
         the message first; the rules check whatever it proposes."""
         from chat.llm.breaker import default_breaker
+        from chat.llm.quota import over_quota
         from chat.llm.registry import provider_for_agency
         from qualification.extraction import llm_extract
         from qualification.services import qualification_context
-
-        from chat.llm.quota import over_quota
 
         provider = provider_for_agency(self.agency_settings)
         if provider.name == "offline" or default_breaker.state(str(self.visitor.agency_id)) != "closed":
@@ -327,7 +325,7 @@ class LeadConsumer(_JsonSocket):
     async def _within_rate(self) -> bool:
         rate = settings.CHAT_RATE_MESSAGES / settings.CHAT_RATE_WINDOW_SECONDS
         try:
-            verdict = await sync_to_async(bucket_take, thread_sensitive=False)(
+            verdict = await bucket_take(
                 f"msg:{self.visitor.conversation_id}", rate_per_second=rate, burst=settings.CHAT_RATE_BURST
             )
         except Exception as exc:  # noqa: BLE001 - Redis away: a lead's message matters more than the limit
