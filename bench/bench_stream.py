@@ -112,11 +112,18 @@ async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_t
         await ws.send(json.dumps({"type": "auth", "token": monitor_token}))
         for s in sessions:
             await ws.send(json.dumps({"type": "subscribe", "conversation": s["conversation"]}))
-        monitor_ready.set()
+        # A subscription is live once its replay is sent, which the presence frame that
+        # follows it tells (every subscribe announces the watcher). Measuring before all
+        # were live counted a late subscription's catch-up as the lag of live delivery.
+        subscribing = {s["conversation"] for s in sessions}
         try:
             async for raw in ws:
                 now = time.time_ns()
                 frame = json.loads(raw)
+                if frame.get("type") == "presence" and subscribing:
+                    subscribing.discard(frame.get("conversation"))
+                    if not subscribing:
+                        monitor_ready.set()
                 if frame.get("type") != "turn.delta":
                     continue
                 conv = frame["conversation"]
@@ -422,6 +429,10 @@ def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
     if tokens and result.get("cpu_measured_s") is not None:
         lines.append(f"  measured phase: {1e6 * result['cpu_measured_s'] / tokens:.0f} µs of web-process CPU per relayed"
                      f" token ({tokens} tokens, {turns} turns, message handling included)")
+    if baseline and baseline.get("cpu_s") is not None:
+        base_tokens = len(base_lag) + len(baseline.get("ttft_ms", []))
+        lines.append(f"  baseline relay: {1e6 * baseline['cpu_s'] / max(base_tokens, 1):.0f} µs of CPU per relayed token"
+                     f" (its whole run, {base_tokens} tokens)")
     counts = result.get("counts")
     if counts:
         sql = {k[4:]: v for k, v in counts.items() if k.startswith("sql:") and v}
@@ -553,7 +564,10 @@ async def main_async(args) -> int:
             for n in args.streams:
                 # The baseline is measured again right before each server's scenarios: on a
                 # shared machine the load moves within minutes.
+                relay_cpu0 = psutil.Process(relay.pid).cpu_times()
                 baseline = baselines[n] = await run_baseline(relay_url, n)
+                relay_cpu1 = psutil.Process(relay.pid).cpu_times()
+                baseline["cpu_s"] = (relay_cpu1.user + relay_cpu1.system) - (relay_cpu0.user + relay_cpu0.system)
                 for arrival, spread_s in (("staggered", spread), ("burst", 0.0)):
                     for with_monitor in ([False, True] if not args.no_monitor else [False]):
                         if arrival == "burst" and (with_monitor or args.no_burst):
