@@ -531,6 +531,7 @@ async def main_async(args) -> int:
         procs.append(upstream)
         relay, relay_url = spawn([PY, "bench/relay_baseline.py", "--upstream", upstream_url])
         procs.append(relay)
+        relay_proc = psutil.Process(relay.pid)
         results_dir = ROOT / "bench" / "results"
         results_dir.mkdir(exist_ok=True)
         report = [f"# Markezy streaming benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
@@ -564,9 +565,9 @@ async def main_async(args) -> int:
             for n in args.streams:
                 # The baseline is measured again right before each server's scenarios: on a
                 # shared machine the load moves within minutes.
-                relay_cpu0 = psutil.Process(relay.pid).cpu_times()
+                relay_cpu0 = relay_proc.cpu_times()
                 baseline = baselines[n] = await run_baseline(relay_url, n)
-                relay_cpu1 = psutil.Process(relay.pid).cpu_times()
+                relay_cpu1 = relay_proc.cpu_times()
                 baseline["cpu_s"] = (relay_cpu1.user + relay_cpu1.system) - (relay_cpu0.user + relay_cpu0.system)
                 for arrival, spread_s in (("staggered", spread), ("burst", 0.0)):
                     for with_monitor in ([False, True] if not args.no_monitor else [False]):

@@ -102,7 +102,7 @@ async def bucket_take(key: str, *, rate_per_second: float, burst: int) -> Verdic
     """Take one token from a bucket refilled at `rate_per_second`, holding at most `burst`.
 
     Awaited on the lead socket's message path: the event loop's own Redis
-    client (one EVALSHA round trip), not a sync client on a worker thread, whose
+    client (one EVAL round trip), not a sync client on a worker thread, whose
     hop and GIL hand-offs cost more than the script."""
     now = time.time()
     if settings.REDIS_URL:
