@@ -12,9 +12,10 @@ from django.core.asgi import get_asgi_application
 # The event loop streams tokens while ORM work runs on the database thread;
 # both need the GIL, and the interval is how long either may keep it while the
 # other waits. 3 ms (Python's default is 5): at 200 streaming conversations
-# the added per-token p95 was 8-12 ms against 16-38 ms with the 0.5 ms used
+# the added per-token p95 was 8-12 ms against 19-38 ms with the 0.5 ms used
 # before, whose extra hand-offs cost both threads more than the waits they
-# shortened; at 50 both stay under 2 ms (bench/README.md, 2026-12-03).
+# shortened; at 50 both stay well under the 5 ms target (bench/README.md,
+# 2026-12-03).
 sys.setswitchinterval(float(os.environ.get("MARKEZY_GIL_SWITCH_INTERVAL", "0.003")))
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
