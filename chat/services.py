@@ -24,6 +24,7 @@ from chat.selectors import (access_conversation, conversation_lead_cached, conve
                             stored_turn_frame)
 from chat.visitor import visitor_token_issue, visitor_token_verify
 from project.api.errors import ApplicationError, Conflict, Forbidden, RateLimited
+from project.db.prepared import instance_update, instances_insert
 from project.ratelimit import window_hit
 from project.search import search_tokens
 from chat.guard import looks_like_injection
@@ -69,7 +70,7 @@ def frame_append(conversation: Conversation, *, type: str, build: Callable[[int]
     if batch is not None:
         batch.append(ConversationEvent(**fields))
     else:
-        ConversationEvent.objects.create(**fields)
+        instances_insert([ConversationEvent(**fields)])
     return frame
 
 
@@ -84,7 +85,7 @@ def frames_batch_begin(conversation: Conversation) -> None:
 def _frames_batch_flush(conversation: Conversation) -> None:
     batch = getattr(conversation, "event_batch", None)
     if batch:
-        ConversationEvent.objects.bulk_create(batch)
+        instances_insert(batch)
     conversation.event_batch = None
 
 
@@ -97,7 +98,8 @@ def conversation_touch(conversation: Conversation, *, role: str | None = None, t
         conversation.last_message_preview = text[:200]
         conversation.last_message_at = conversation.updated
         fields += ["last_message_role", "last_message_preview", "last_message_at"]
-    conversation.save(update_fields=fields)
+    # save(update_fields=...) on SQL compiled once: this runs for every message and reply.
+    instance_update(conversation, fields)
 
 
 def _summary(conversation: Conversation, lead=None) -> dict | None:
@@ -266,11 +268,12 @@ def lead_message_receive(*, visitor: VisitorActor, client_id: uuid.UUID, text: s
             turn_id = uuid.uuid4()
             frames_batch_begin(conversation)
             # The turn first: a resent client_id fails here, before anything else is written.
-            turn = Turn.objects.create(
+            turn = Turn(
                 id=turn_id, agency_id=conversation.agency_id, conversation=conversation, seq=conversation.last_seq + 1,
                 role=Turn.Role.LEAD, text=text, client_id=client_id, search_tokens=search_tokens(text),
                 flagged=looks_like_injection(text),
             )
+            instances_insert([turn])
             frame = frame_append(
                 conversation,
                 type="message",
@@ -357,13 +360,13 @@ def _turn_store(*, agency_id: uuid.UUID, conversation_id: uuid.UUID, record: Tur
                 stopped=record.stopped, failed=record.failed, agent_name=record.agent_name,
             ),
         )
-        Turn.objects.create(
+        instances_insert([Turn(
             id=record.turn_id, agency_id=agency_id, conversation=conversation, seq=frame["seq"], role=record.role,
             text=record.text, stopped=record.stopped, failed=record.failed, provider=record.provider,
             prompt_tokens=record.prompt_tokens, completion_tokens=record.completion_tokens,
             first_token_ms=record.first_token_ms, duration_ms=record.duration_ms, agent_user_id=record.agent_user_id,
             search_tokens=search_tokens(record.text), flagged=record.flagged,
-        )
+        )])
         conversation_touch(conversation, role=record.role, text=record.text)
         return Effects(conversation.id, agency_id, frames=[frame], summary=_summary(conversation))
 

@@ -22,6 +22,7 @@ from chat.services import Effects, ReplyPlan, conversation_touch, frame_append
 from project.api.errors import ApplicationError
 from project.celery import enqueue_on_commit
 from project.crypto import blind_index
+from project.db.prepared import instance_update, instances_insert
 from qualification import machine, prompts
 from qualification.flows import load_default_flow
 from qualification.models import ConsentRecord, Erasure, Flow, FlowVersion, Lead, LeadEvent
@@ -92,7 +93,7 @@ class _LeadWriter:
     def flush(self) -> None:
         if self.pending:
             events, self.pending = self.pending, []
-            LeadEvent.objects.bulk_create(events)
+            instances_insert(events)
 
     def save(self) -> None:
         self.flush()
@@ -140,7 +141,8 @@ def lead_projection_write(*, lead: Lead, state: LeadState) -> None:
         setattr(lead, name, values[name])
     lead.updated = timezone.now()
     # event_count moves with every recorded event (_LeadWriter.record).
-    lead.save(update_fields=[*changed, "event_count", "updated"])
+    # save(update_fields=...) on SQL compiled once: this runs for most lead messages.
+    instance_update(lead, [*changed, "event_count", "updated"])
 
 
 def lead_projection_matches(lead: Lead, state: LeadState) -> list[str]:
