@@ -9,6 +9,7 @@ from django_scopes import scope
 
 from chat.models import Conversation, ConversationEvent, Note, Turn
 from project.api.errors import NotFound
+from project.db.prepared import PreparedSelect
 from tenancy.actors import StaffActor, VisitorActor
 
 
@@ -31,26 +32,50 @@ def access_conversation(actor: StaffActor | VisitorActor, conversation_id, *, lo
     conversation_id = _uuid(conversation_id)
     if isinstance(actor, VisitorActor) and actor.conversation_id != conversation_id:
         raise NotFound()
-    with scope(agency=actor.agency_id):
-        qs = Conversation.objects.filter(id=conversation_id)
-        if isinstance(actor, VisitorActor):
-            qs = qs.filter(visitor_id=actor.visitor_id)
-        if with_lead:
-            qs = qs.select_related("lead")
-        if only is not None:
-            qs = qs.only(*only)
-        if lock:
-            qs = qs.select_for_update()
-        # At most one row (by primary key): no ORDER BY. first() would order by id,
-        # and Django then builds a PositionRef and hashes every selected column
-        # (~80 with the lead): ~1.5 ms of CPU per call, twice per lead message.
-        rows = list(qs.order_by()[:1])
-        conversation = rows[0] if rows else None
-    if conversation is None:
+    visitor = isinstance(actor, VisitorActor)
+    values = {"agency_id": actor.agency_id, "conversation_id": conversation_id}
+    if visitor:
+        values["visitor_id"] = actor.visitor_id
+    rows = _access_query(visitor=visitor, with_lead=with_lead, only=only, lock=lock).run(**values)
+    if not rows:
         raise NotFound()
+    conversation = rows[0]
     # Only a lead read under the conversation's lock may stand in for _lock_lead.
     conversation.lead_locked = lock and with_lead
     return conversation
+
+
+# One compiled query per shape of access_conversation (a handful of call sites).
+_ACCESS_QUERIES: dict[tuple, PreparedSelect] = {}
+
+
+def _access_query(*, visitor: bool, with_lead: bool, only: tuple[str, ...] | None, lock: bool) -> PreparedSelect:
+    key = (visitor, with_lead, only, lock)
+    query = _ACCESS_QUERIES.get(key)
+    if query is not None:
+        return query
+
+    def build(*, agency_id, conversation_id, visitor_id=None):
+        with scope(agency=agency_id):
+            qs = Conversation.objects.filter(id=conversation_id)
+            if visitor:
+                qs = qs.filter(visitor_id=visitor_id)
+            if with_lead:
+                qs = qs.select_related("lead")
+            if only is not None:
+                qs = qs.only(*only)
+            if lock:
+                qs = qs.select_for_update()
+            # At most one row (by primary key): no ORDER BY. first() would order by id,
+            # and Django then builds a PositionRef and hashes every selected column.
+            return qs.order_by()[:1]
+
+    meta = Conversation._meta
+    slots = {"agency_id": meta.get_field("agency"), "conversation_id": meta.pk}
+    if visitor:
+        slots["visitor_id"] = meta.get_field("visitor_id")
+    query = _ACCESS_QUERIES[key] = PreparedSelect(build, **slots)
+    return query
 
 
 def conversation_lead_cached(conversation: Conversation):

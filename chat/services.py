@@ -24,7 +24,7 @@ from chat.selectors import (access_conversation, conversation_lead_cached, conve
                             stored_turn_frame)
 from chat.visitor import visitor_token_issue, visitor_token_verify
 from project.api.errors import ApplicationError, Conflict, Forbidden, RateLimited
-from project.db.prepared import instance_update, instances_insert
+from project.db.prepared import PreparedSelect, instance_update, instances_insert
 from project.ratelimit import window_hit
 from project.search import search_tokens
 from chat.guard import looks_like_injection
@@ -328,6 +328,17 @@ _TURN_COMPLETE_FIELDS = (
 )
 
 
+def _turn_complete_query(*, agency_id, conversation_id):
+    with scope(agency=agency_id):
+        return (Conversation.objects.select_for_update().select_related("lead").only(*_TURN_COMPLETE_FIELDS)
+                .filter(id=conversation_id).order_by()[:1])
+
+
+# Compiled once (project.db.prepared): every finished reply reads this row.
+_TURN_COMPLETE_QUERY = PreparedSelect(_turn_complete_query, agency_id=Conversation._meta.get_field("agency"),
+                                      conversation_id=Conversation._meta.pk)
+
+
 def turn_complete(*, agency_id: uuid.UUID, conversation_id: uuid.UUID, record: TurnRecord) -> Effects:
     """Store a finished reply (completed, stopped or failed): the one database
     write of a streamed turn. An empty stopped/failed turn stores nothing.
@@ -348,8 +359,10 @@ def _turn_store(*, agency_id: uuid.UUID, conversation_id: uuid.UUID, record: Tur
         # The lead comes along for the summary (locked with the row: harmless, it is this conversation's),
         # and of both rows only what the turn and the summary use: no decryption of the lead's answers,
         # email, phone or company, nor of the preview this turn replaces (6.4 → 4.0–5.3 ms of CPU per call).
-        conversation = (Conversation.objects.select_for_update().select_related("lead")
-                        .only(*_TURN_COMPLETE_FIELDS).get(id=conversation_id))
+        rows = _TURN_COMPLETE_QUERY.run(agency_id=agency_id, conversation_id=conversation_id)
+        if not rows:
+            raise Conversation.DoesNotExist(f"conversation {conversation_id} of agency {agency_id}")
+        conversation = rows[0]
         if not record.text and (record.stopped or record.failed):
             return Effects(conversation.id, agency_id)
         frame = frame_append(

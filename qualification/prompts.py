@@ -8,8 +8,11 @@ and the system prompt holds nothing secret or about any other lead.
 
 from __future__ import annotations
 
+from django_scopes import scope
+
 from chat.models import Conversation, Turn
 from chat.services import ReplyPlan
+from project.db.prepared import PreparedSelect
 
 HISTORY_TURNS = 8
 
@@ -112,10 +115,19 @@ def scripted_text(conversation: Conversation, question: dict | None, answers: di
     return " ".join(parts).strip()
 
 
+def _history_query(*, agency_id, conversation_id):
+    with scope(agency=agency_id):
+        return (Turn.objects.filter(conversation_id=conversation_id).order_by("-seq")
+                .values_list("role", "text")[:HISTORY_TURNS])
+
+
+# Compiled once (project.db.prepared): every lead message's reply reads it.
+_HISTORY_QUERY = PreparedSelect(_history_query, agency_id=Turn._meta.get_field("agency"),
+                                conversation_id=Turn._meta.get_field("conversation"))
+
+
 def recent_history(conversation: Conversation) -> list[dict]:
-    turns = list(
-        Turn.objects.filter(conversation=conversation).order_by("-seq").values_list("role", "text")[:HISTORY_TURNS]
-    )
+    turns = _HISTORY_QUERY.run(agency_id=conversation.agency_id, conversation_id=conversation.id)
     history = []
     for role, text in reversed(turns):
         history.append({"role": "user" if role == "lead" else "assistant", "content": text})

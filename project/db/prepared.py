@@ -24,10 +24,16 @@ update names the agency in its WHERE, as the scoped managers would.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import secrets
+import threading
+import uuid
 from collections.abc import Iterable, Sequence
 
-from django.db import DatabaseError, connection, models
+from django.db import DatabaseError, connection, models, transaction
+from django.db.models.query import ModelIterable, get_related_populators
+from django.db.transaction import TransactionManagementError
 
 
 @functools.cache
@@ -99,3 +105,101 @@ def instance_update(obj: models.Model, update_fields: Iterable[str]) -> None:
         # Matched rows, not changed ones: Django connects to MySQL with CLIENT.FOUND_ROWS.
         if cursor.rowcount == 0:
             raise DatabaseError(f"{model.__name__} {obj.pk} of agency {obj.agency_id} is not stored: nothing updated")
+
+
+# --- Reads ---------------------------------------------------------------------
+
+
+class _Plan:
+    __slots__ = ("vendor", "sql", "params", "slots", "compiler", "converters", "instances", "model", "start", "end",
+                 "init_list", "related", "db", "for_update")
+
+
+class PreparedSelect:
+    """A queryset whose SQL is compiled once per thread and run with new values.
+
+    Compiling a SELECT is the costly part of a small read: for the lead
+    message path's conversation with its lead (~80 columns, FOR UPDATE) Django
+    spends ~1.5 ms of CPU building the SQL against ~0.5 ms executing it and
+    making the instances. `build(**values)` returns the queryset; it is called
+    once, with a sentinel for each name in `slots` (the field each value is
+    compared with), and later calls substitute their values for the sentinels'
+    positions in the compiled parameters. Rows become model instances as
+    Django's ModelIterable makes them (converters, deferred fields,
+    select_related), or tuples for a `values_list()` queryset.
+
+    Preconditions: `build` gives the same SQL for any values of the slots
+    (filters that compare a slot with `=`, no branching on them); a scoped
+    manager inside it needs its scope: give the agency as a slot too. Each
+    thread compiles its own (the compiler holds the thread's connection).
+    """
+
+    def __init__(self, build, **slots: models.Field):
+        self._build = build
+        self._slots = slots
+        self._local = threading.local()
+
+    def _plan(self) -> _Plan:
+        plan = getattr(self._local, "plan", None)
+        if plan is not None and plan.vendor == connection.vendor:
+            return plan
+        sentinels = {name: self._sentinel(field) for name, field in self._slots.items()}
+        # A FOR UPDATE queryset compiles only inside a transaction; no savepoint if already in one.
+        with transaction.atomic() if not connection.in_atomic_block else contextlib.nullcontext():
+            queryset = self._build(**sentinels)
+            compiler = queryset.query.get_compiler(using=queryset.db)
+            sql, params = compiler.as_sql()
+        params = list(params)
+        slots: list[tuple[int, str, models.Field]] = []
+        for name, field in self._slots.items():
+            prepared = field.get_db_prep_value(sentinels[name], connection)
+            positions = [i for i, value in enumerate(params) if value == prepared]
+            if len(positions) != 1:
+                raise ValueError(f"PreparedSelect: {name} appears {len(positions)} times in the compiled parameters")
+            slots.append((positions[0], name, field))
+        plan = _Plan()
+        plan.vendor, plan.sql, plan.params, plan.slots = connection.vendor, sql, params, slots
+        plan.compiler, plan.db = compiler, queryset.db
+        plan.for_update = queryset.query.select_for_update
+        plan.converters = compiler.get_converters([s[0] for s in compiler.select[0:compiler.col_count]])
+        plan.instances = issubclass(queryset._iterable_class, ModelIterable)
+        if plan.instances:
+            klass_info = compiler.klass_info
+            plan.model = klass_info["model"]
+            select_fields = klass_info["select_fields"]
+            plan.start, plan.end = select_fields[0], select_fields[-1] + 1
+            plan.init_list = [f[0].target.attname for f in compiler.select[plan.start:plan.end]]
+            plan.related = get_related_populators(klass_info, compiler.select, queryset.db)
+        self._local.plan = plan
+        return plan
+
+    @staticmethod
+    def _sentinel(field: models.Field):
+        target = getattr(field, "target_field", field)
+        if isinstance(target, models.UUIDField):
+            return uuid.uuid4()
+        if isinstance(target, models.IntegerField):
+            return 2_000_000_000 - secrets.randbelow(1_000_000)
+        raise TypeError(f"PreparedSelect slots are UUID or integer fields, not {type(target).__name__}")
+
+    def run(self, **values) -> list:
+        plan = self._plan()
+        if plan.for_update and not connection.in_atomic_block:
+            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+        params = list(plan.params)
+        for position, name, field in plan.slots:
+            params[position] = field.get_db_prep_value(values[name], connection)
+        with connection.cursor() as cursor:
+            cursor.execute(plan.sql, params)
+            rows = cursor.fetchall()
+        if plan.converters:
+            rows = plan.compiler.apply_converters(rows, plan.converters)
+        if not plan.instances:
+            return [tuple(row) for row in rows]
+        objects = []
+        for row in rows:
+            obj = plan.model.from_db(plan.db, plan.init_list, row[plan.start:plan.end])
+            for populator in plan.related:
+                populator.populate(row, obj)
+            objects.append(obj)
+        return objects

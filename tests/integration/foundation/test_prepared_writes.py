@@ -147,3 +147,126 @@ def test_only_columns_can_be_updated(conversation):
 
     with pytest.raises(ValueError):
         instance_update(conversation, ["id"])
+
+
+# --- PreparedSelect ---------------------------------------------------------------
+
+
+def _conversation_with_lead(make_agency, name="Lectura"):
+    from chat.models import Conversation
+    from qualification.services import flow_version_current, lead_start
+
+    agency = make_agency(name).agency
+    with scope(agency=agency.id):
+        conversation = Conversation.objects.create(agency=agency, flow_version=flow_version_current(agency_id=agency.id),
+                                                   last_message_preview="Soy Ana, de Panadería Sol")
+        lead_start(conversation=conversation)
+        lead = conversation.lead
+        lead.name, lead.answers = "Ana", {"name": "Ana", "company": "Panadería Sol"}
+        lead.save()
+    return conversation
+
+
+def _query(**shape):
+    from chat.models import Conversation
+    from project.db.prepared import PreparedSelect
+
+    def build(*, agency_id, conversation_id):
+        with scope(agency=agency_id):
+            qs = Conversation.objects.filter(id=conversation_id).select_related("lead")
+            if shape.get("only"):
+                qs = qs.only(*shape["only"])
+            if shape.get("lock"):
+                qs = qs.select_for_update()
+            return qs.order_by()[:1]
+
+    return PreparedSelect(build, agency_id=Conversation._meta.get_field("agency"),
+                          conversation_id=Conversation._meta.pk)
+
+
+def test_a_prepared_select_makes_the_instances_the_orm_makes(make_agency):
+    from chat.models import Conversation
+
+    conversation = _conversation_with_lead(make_agency)
+    query = _query()
+    for _ in range(2):  # compiled on the first call, reused on the second
+        [prepared] = query.run(agency_id=conversation.agency_id, conversation_id=conversation.id)
+        with scope(agency=conversation.agency_id):
+            by_orm = Conversation.objects.select_related("lead").get(id=conversation.id)
+        for field in Conversation._meta.concrete_fields:
+            assert getattr(prepared, field.attname) == getattr(by_orm, field.attname), field.name
+        assert prepared.last_message_preview == "Soy Ana, de Panadería Sol"  # decrypted by the field's converter
+        assert Conversation.lead.is_cached(prepared)  # select_related: no second query for the lead
+        assert prepared.lead.answers == {"name": "Ana", "company": "Panadería Sol"} and prepared.lead.name == "Ana"
+        assert not prepared._state.adding and prepared._state.db == "default"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prepared_select_for_update_runs_only_inside_a_transaction(make_agency):
+    conversation = _conversation_with_lead(make_agency)
+    query = _query(lock=True)
+    with pytest.raises(transaction.TransactionManagementError):
+        query.run(agency_id=conversation.agency_id, conversation_id=conversation.id)
+    with transaction.atomic():
+        assert len(query.run(agency_id=conversation.agency_id, conversation_id=conversation.id)) == 1
+        assert "FOR UPDATE" in query._local.plan.sql
+
+
+def test_a_prepared_select_defers_what_only_leaves_out(make_agency):
+    conversation = _conversation_with_lead(make_agency)
+    query = _query(only=("agency", "last_seq", "lead__id", "lead__agency", "lead__conversation", "lead__name"),
+                   lock=True)
+    with transaction.atomic():
+        [prepared] = query.run(agency_id=conversation.agency_id, conversation_id=conversation.id)
+        assert "last_message_preview" in prepared.get_deferred_fields()
+        assert prepared.lead.name == "Ana" and "answers" in prepared.lead.get_deferred_fields()
+
+
+def test_a_prepared_select_finds_nothing_of_another_agency(make_agency):
+    conversation = _conversation_with_lead(make_agency)
+    other = make_agency("Otra").agency
+    query = _query()
+    assert query.run(agency_id=other.id, conversation_id=conversation.id) == []
+    assert query.run(agency_id=conversation.agency_id, conversation_id=uuid.uuid4()) == []
+
+
+def test_a_prepared_values_list_gives_tuples_and_each_thread_compiles_its_own(make_agency):
+    import threading
+
+    from chat.models import Turn
+    from project.db.prepared import PreparedSelect
+
+    conversation = _conversation_with_lead(make_agency)
+    for seq, text in ((1, "Hola"), (2, "¿Qué tal, Íñigo?")):
+        with scope(agency=conversation.agency_id):
+            Turn.objects.create(agency_id=conversation.agency_id, conversation=conversation, seq=seq, role="lead", text=text)
+
+    def build(*, agency_id, conversation_id):
+        with scope(agency=agency_id):
+            return Turn.objects.filter(conversation_id=conversation_id).order_by("-seq").values_list("seq", "text")
+
+    query = PreparedSelect(build, agency_id=Turn._meta.get_field("agency"),
+                           conversation_id=Turn._meta.get_field("conversation"))
+    assert query.run(agency_id=conversation.agency_id, conversation_id=conversation.id) == [
+        (2, "¿Qué tal, Íñigo?"), (1, "Hola")]
+    main_plan = query._local.plan
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(query._plan() is not main_plan))
+    thread.start()
+    thread.join()
+    assert seen == [True]
+
+
+def test_a_slot_must_be_a_parameter_of_the_query_once(make_agency):
+    from chat.models import Conversation
+    from project.db.prepared import PreparedSelect
+
+    conversation = _conversation_with_lead(make_agency)
+
+    def build(*, agency_id, conversation_id):  # conversation_id never reaches the SQL
+        with scope(agency=agency_id):
+            return Conversation.objects.all()[:1]
+
+    query = PreparedSelect(build, agency_id=Conversation._meta.get_field("agency"), conversation_id=Conversation._meta.pk)
+    with pytest.raises(ValueError, match="conversation_id appears 0 times"):
+        query.run(agency_id=conversation.agency_id, conversation_id=conversation.id)
