@@ -21,14 +21,18 @@ def _uuid(value) -> uuid.UUID:
 
 
 def access_conversation(actor: StaffActor | VisitorActor, conversation_id, *, lock: bool = False,
-                        with_lead: bool = False, only: tuple[str, ...] | None = None) -> Conversation:
+                        with_lead: bool = False, with_agency: bool = False,
+                        only: tuple[str, ...] | None = None) -> Conversation:
     """The conversation if the actor may see it; NotFound otherwise (also for
     another agency's, or another visitor's). With lock=True the row is locked
     for the surrounding transaction. With with_lead=True its lead comes in the
     same query (and, with lock=True, under the same lock: InnoDB locks every
     joined row), so the message path does not read it again. `only` loads just
     those fields (a read that needs a few columns skips compiling and decrypting
-    the other ~40 of the conversation and its lead)."""
+    the other ~40 of the conversation and its lead). With with_agency=True the
+    agency comes too (its own, unlocked statement: a join would lock the
+    agency's row for every conversation of it), for a path that reads its
+    settings anyway. The queries are compiled once (project.db.prepared)."""
     conversation_id = _uuid(conversation_id)
     if isinstance(actor, VisitorActor) and actor.conversation_id != conversation_id:
         raise NotFound()
@@ -40,10 +44,21 @@ def access_conversation(actor: StaffActor | VisitorActor, conversation_id, *, lo
     if not rows:
         raise NotFound()
     conversation = rows[0]
+    if with_agency:
+        [agency] = _AGENCY_QUERY.run(agency_id=conversation.agency_id)
+        Conversation.agency.field.set_cached_value(conversation, agency)
     # Only a lead read under the conversation's lock may stand in for _lock_lead.
     conversation.lead_locked = lock and with_lead
     return conversation
 
+
+def _agency_query(*, agency_id):
+    from tenancy.models import Agency
+
+    return Agency.objects.filter(id=agency_id).order_by()[:1]
+
+
+_AGENCY_QUERY = PreparedSelect(_agency_query, agency_id=Conversation._meta.get_field("agency").target_field)
 
 # One compiled query per shape of access_conversation (a handful of call sites).
 _ACCESS_QUERIES: dict[tuple, PreparedSelect] = {}

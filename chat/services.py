@@ -257,7 +257,8 @@ def lead_message_receive(*, visitor: VisitorActor, client_id: uuid.UUID, text: s
         raise TooLong(f"El mensaje supera {settings.CHAT_MAX_TEXT_CHARS} caracteres.")
     try:
         with transaction.atomic(), scope(agency=visitor.agency_id):
-            conversation = access_conversation(visitor, visitor.conversation_id, lock=True, with_lead=True)
+            conversation = access_conversation(visitor, visitor.conversation_id, lock=True, with_lead=True,
+                                              with_agency=True)
             if conversation.status == Conversation.Status.CLOSED:
                 stored = stored_message_frame(
                     agency_id=visitor.agency_id, conversation_id=conversation.id, client_id=client_id

@@ -489,10 +489,10 @@ def _ordered(results: dict, step: str):
 def _consent(conversation, writer: _LeadWriter, *, granted: bool, policy: str, question: dict | None) -> None:
     agency_policy = conversation.agency.setting("privacy_policy") or {}
     shown = prompts.consent_text(conversation, question)
-    ConsentRecord.objects.create(
+    instances_insert([ConsentRecord(
         agency_id=conversation.agency_id, conversation=conversation, granted=granted, policy_version=policy,
         policy_url=str(agency_policy.get("url", ""))[:500], text=shown,
-    )
+    )])
     if granted:
         writer.record("consent.granted", {"policy": policy})
         conversation.consent_granted = True
