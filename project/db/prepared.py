@@ -1,7 +1,8 @@
-"""The per-message writes of the live chat, on SQL compiled once per model.
+"""The per-message SQL of the live chat, compiled once.
 
-Every lead message and every finished reply inserts a turn and its events and
-updates the conversation and the lead: 7–9 statements whose SQL never changes.
+Every lead message and every finished reply reads the conversation (locked,
+with its lead), inserts a turn and its events and updates the conversation
+and the lead: 4–9 statements whose SQL never changes.
 Django's ORM builds each one anew (model `save()`, `bulk_create`, the insert
 and update compilers, field iteration), ~0.5–1 ms of Python per statement on
 these cores against ~0.13 ms in the driver (`bench/bench_message.py
@@ -15,10 +16,10 @@ stores them. Statements run on Django's connection, inside the caller's
 transaction, through its cursor wrapper (errors arrive as Django's
 `IntegrityError` etc., and `CaptureQueriesContext` sees them).
 
-What this does not do, on purpose: signals (the project has no model signals;
-STYLE.md keeps logic out of them), `auto_now` (the chat's models set their
-timestamps themselves) and reading back generated keys (none of these callers
-needs them). Tenancy: an insert's rows carry their own `agency_id`, and an
+What the writes do not do, on purpose: signals (the project has no model
+signals; STYLE.md keeps logic out of them), `auto_now` (the chat's models set
+their timestamps themselves; a model with such a field is refused) and reading
+back generated keys (none of these callers needs them). Tenancy: an insert's rows carry their own `agency_id`, and an
 update names the agency in its WHERE, as the scoped managers would.
 """
 
@@ -40,9 +41,17 @@ from django.db.transaction import TransactionManagementError
 def _insert_plan(model: type[models.Model], vendor: str) -> tuple[str, tuple[models.Field, ...]]:
     # An auto-increment key is the database's to assign; every other concrete column is written.
     fields = tuple(f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField))
+    _refuse_auto_now(model, fields)
     qn = connection.ops.quote_name
     sql = "INSERT INTO {} ({}) VALUES ".format(qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields))
     return sql, fields
+
+
+def _refuse_auto_now(model: type[models.Model], fields: Iterable[models.Field]) -> None:
+    # save() would stamp these in pre_save(); here nobody would, silently.
+    for f in fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            raise ValueError(f"{model.__name__}.{f.name} is auto_now: write it with save()")
 
 
 @functools.cache
@@ -80,6 +89,7 @@ def _update_plan(model: type[models.Model], names: tuple[str, ...], vendor: str)
     for f in fields:
         if not f.concrete or f.primary_key:
             raise ValueError(f"{model.__name__}.{f.name} is not a column instance_update can set")
+    _refuse_auto_now(model, fields)
     qn = connection.ops.quote_name
     sql = "UPDATE {} SET {} WHERE {} = %s AND {} = %s".format(
         qn(meta.db_table), ", ".join(f"{qn(f.column)} = %s" for f in fields),

@@ -270,3 +270,14 @@ def test_a_slot_must_be_a_parameter_of_the_query_once(make_agency):
     query = PreparedSelect(build, agency_id=Conversation._meta.get_field("agency"), conversation_id=Conversation._meta.pk)
     with pytest.raises(ValueError, match="conversation_id appears 0 times"):
         query.run(agency_id=conversation.agency_id, conversation_id=conversation.id)
+
+
+def test_a_model_with_auto_now_is_refused(make_agency):
+    from project.db.prepared import instance_update, instances_insert
+    from tenancy.models import Agency
+
+    agency = make_agency("Sello").agency  # Agency.updated is auto_now: only save() stamps it
+    with pytest.raises(ValueError, match="auto_now"):
+        instances_insert([Agency(name="Nueva", slug=f"nueva-{uuid.uuid4().hex[:8]}")])
+    with pytest.raises(ValueError, match="auto_now"):
+        instance_update(agency, ["name", "updated"])
