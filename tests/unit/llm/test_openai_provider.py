@@ -14,7 +14,7 @@ from chat.llm.base import LLMUnavailable, ReplyRequest
 from chat.llm.breaker import CircuitBreaker
 from chat.llm.offline import OfflineProvider
 from chat.llm.openai_provider import OpenAIProvider
-from tests.doubles.openai_server import OpenAIDouble
+from tests.doubles.openai_server import OpenAIDouble, _words
 
 TEXT = "Hola, soy el asistente de la agencia y te ayudo con tu estrategia de marketing digital."
 
@@ -53,13 +53,15 @@ def request(text=""):
 
 
 async def test_stream_text_and_usage(double):
-    double.state.tokens_per_second = 200  # one token per network read
+    double.state.tokens_per_second = 200  # about one token per network read
     double.script(text=TEXT)
     stream = await provider(double).stream_reply(request())
     pieces = await collect(stream)
     double.state.tokens_per_second = 0
     assert "".join(pieces) == TEXT and len(pieces) > 5
-    assert stream.usage.completion_tokens == len(pieces)
+    # The usage is the upstream's own count. Pieces can be fewer: the tokens of one network
+    # read become one delta, and on a busy machine a read can carry several.
+    assert stream.usage.completion_tokens == len(_words(TEXT)) >= len(pieces)
     sent = double.requests[-1]["body"]
     # The wire body is what chat.completions.create() would send, and the SDK's headers come along.
     assert sent == {"model": "gpt-test", "messages": [{"role": "user", "content": "hola"}], "stream": True,
