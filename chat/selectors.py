@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -61,15 +62,8 @@ def _agency_query(*, agency_id):
 _AGENCY_QUERY = PreparedSelect(_agency_query, agency_id=Conversation._meta.get_field("agency").target_field)
 
 # One compiled query per shape of access_conversation (a handful of call sites).
-_ACCESS_QUERIES: dict[tuple, PreparedSelect] = {}
-
-
+@functools.cache
 def _access_query(*, visitor: bool, with_lead: bool, only: tuple[str, ...] | None, lock: bool) -> PreparedSelect:
-    key = (visitor, with_lead, only, lock)
-    query = _ACCESS_QUERIES.get(key)
-    if query is not None:
-        return query
-
     def build(*, agency_id, conversation_id, visitor_id=None):
         with scope(agency=agency_id):
             qs = Conversation.objects.filter(id=conversation_id)
@@ -89,8 +83,7 @@ def _access_query(*, visitor: bool, with_lead: bool, only: tuple[str, ...] | Non
     slots = {"agency_id": meta.get_field("agency"), "conversation_id": meta.pk}
     if visitor:
         slots["visitor_id"] = meta.get_field("visitor_id")
-    query = _ACCESS_QUERIES[key] = PreparedSelect(build, **slots)
-    return query
+    return PreparedSelect(build, **slots)
 
 
 def conversation_lead_cached(conversation: Conversation):

@@ -19,8 +19,9 @@ transaction, through its cursor wrapper (errors arrive as Django's
 What the writes do not do, on purpose: signals (the project has no model
 signals; STYLE.md keeps logic out of them), `auto_now` (the chat's models set
 their timestamps themselves; a model with such a field is refused) and reading
-back generated keys (none of these callers needs them). Tenancy: an insert's rows carry their own `agency_id`, and an
-update names the agency in its WHERE, as the scoped managers would.
+back generated keys (none of these callers needs them). Tenancy: an insert's
+rows carry their own `agency_id`, and an update names the agency in its
+WHERE, as the scoped managers would.
 """
 
 from __future__ import annotations
