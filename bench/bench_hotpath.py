@@ -108,8 +108,8 @@ def sdk_reads(chunks: list[bytes]):
     return iter_bytes().__aiter__()
 
 
-class _Manager:
-    async def __aexit__(self, *exc) -> None:
+class _Response:
+    async def aclose(self) -> None:
         return None
 
 
@@ -122,7 +122,7 @@ class FakeProvider(LLMProvider):
 
     async def stream_reply(self, request):
         reads = sdk_reads(self.chunks) if self.sdk else FakeReads(self.chunks)
-        return _SSEStream(_Manager(), None, reads, 10.0, "bench")
+        return _SSEStream(_Response(), reads, 10.0, "bench")
 
     async def complete_json(self, **kwargs):
         raise NotImplementedError

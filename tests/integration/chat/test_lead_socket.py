@@ -281,3 +281,21 @@ async def test_no_database_write_per_delta(web_pool, transactional_db, make_agen
     deltas = [f for f in lead.frames if f.get("type") == "turn.delta" and f["turn"] == completed["turn"]]
     assert len(deltas) >= 8
     assert after - before <= 6, f"{after - before} writes for {len(deltas)} deltas"
+
+
+async def test_frames_are_not_compressed_even_when_the_browser_offers_it(web_pool, transactional_db, make_agency,
+                                                                        session_for, lead_socket):
+    """Browsers always offer permessage-deflate; accepted, every socket would
+    keep a zlib compressor and decompressor (~40 KB held per idle lead socket,
+    against the 30 KB target, bench/README.md) and compress every ~100-byte
+    token frame. Both servers answer the offer without the extension."""
+    server = web_pool(0, **FAST)
+    a = await sync_to_async(make_agency)()
+    session = session_for(server, a.key.key)
+    lead = await lead_socket.connect(server, session["visitor_token"])
+    offered = lead.ws.request.headers.get("Sec-WebSocket-Extensions") or ""
+    assert "permessage-deflate" in offered
+    assert lead.ws.response.headers.get("Sec-WebSocket-Extensions") is None
+    completed = await lead.assistant_reply()
+    assert lead.streamed_text(completed["turn"]) == completed["text"]
+    await lead.close()

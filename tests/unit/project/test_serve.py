@@ -22,6 +22,8 @@ def test_uvicorn_is_the_default_with_the_production_flags(monkeypatch):
     assert "--ws-max-size 1048576" in joined and "--ws-ping-interval 20" in joined
     assert "--lifespan off" in joined and "--no-access-log" in joined
     assert "--loop uvloop" in joined
+    # Browsers offer permessage-deflate; per socket it holds ~40 KB of zlib state.
+    assert "--ws-per-message-deflate false" in joined
 
 
 def test_the_standard_loop_can_be_chosen_and_nothing_else(monkeypatch):
