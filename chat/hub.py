@@ -392,6 +392,19 @@ class Hub:
             metrics.FANOUT_FAILURES.inc()
             log.warning("hub_group_send_failed", group=group, message_type=message.get("type"), error=str(exc))
 
+    async def _group_send_many(self, sends: list[tuple[str, dict]]) -> None:
+        # The groups looked up in one Redis round trip where the layer can (project/channel_layer.py).
+        many = getattr(self.layer, "group_send_many", None)
+        if many is None or len(sends) < 2:
+            for group, message in sends:
+                await self._group_send(group, message)
+            return
+        try:
+            await many(sends)
+        except Exception as exc:  # noqa: BLE001 - see above
+            metrics.FANOUT_FAILURES.inc()
+            log.warning("hub_group_send_failed", groups=[group for group, _ in sends], error=str(exc))
+
     # --- sockets joining and leaving --------------------------------------------
 
     async def attach(self, sink: Sink) -> None:
@@ -532,15 +545,14 @@ class Hub:
         if summary is not None:
             await self._deliver_summary(agency_id, summary)
         if self.distributed:
+            sends = []
             if frames:
-                await self._group_send(
-                    conv_group(conversation_id),
-                    {"type": "hub.frames", "conv": conversation_id, "frames": frames, "origin": self.channel},
-                )
+                sends.append((conv_group(conversation_id),
+                              {"type": "hub.frames", "conv": conversation_id, "frames": frames, "origin": self.channel}))
             if summary is not None:
-                await self._group_send(
-                    staff_group(agency_id), {"type": "hub.summary", "agency": agency_id, "summary": summary, "origin": self.channel}
-                )
+                sends.append((staff_group(agency_id),
+                              {"type": "hub.summary", "agency": agency_id, "summary": summary, "origin": self.channel}))
+            await self._group_send_many(sends)
 
     async def publish_notice(self, conversation_id, frame: dict, *, staff_only: bool = False) -> None:
         """Unstored frames (errors, typing, presence, an agent's turn.started):

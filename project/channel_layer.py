@@ -12,6 +12,9 @@
   delivers in one instead of two: a conversation's persisted frames and
   summaries (about five group messages per turn) usually have nobody in
   another process to go to, and then the lookup is all they cost.
+- `group_send_many()` looks several groups up in that one round trip: a
+  persisted frame goes to its conversation's group and its summary to the
+  agency's staff group, twice per turn.
 - `send()` is one round trip instead of four, and `receive_batch()` takes
   every waiting message in one instead of four per message: on a process busy
   streaming its own leads each round trip waits about a loop iteration, and the
@@ -45,6 +48,16 @@ return 1
 _GROUP_MEMBERS = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, tonumber(ARGV[1]))
 return redis.call('ZRANGE', KEYS[1], 0, -1)
+"""
+
+# The same for several groups at once: one list of members per key.
+_GROUPS_MEMBERS = """
+local members = {}
+for i = 1, #KEYS do
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, tonumber(ARGV[1]))
+    members[i] = redis.call('ZRANGE', KEYS[i], 0, -1)
+end
+return members
 """
 
 # channels_redis' group delivery as one script: per channel key, drop expired
@@ -85,6 +98,23 @@ class HubRedisChannelLayer(RedisChannelLayer):
         connection = self.connection(self.consistent_hash(group))
         members = await connection.eval(_GROUP_MEMBERS, 1, self._group_key(group),
                                         int(time.time()) - self.group_expiry)
+        await self._deliver(group, message, members)
+
+    async def group_send_many(self, sends: list[tuple[str, dict]]) -> None:
+        """group_send() of each (group, message), in order, with the groups of
+        one Redis host looked up in one round trip."""
+        by_connection: dict[int, list[tuple[str, dict]]] = {}
+        for group, message in sends:
+            assert self.require_valid_group_name(group), "Group name not valid"
+            by_connection.setdefault(self.consistent_hash(group), []).append((group, message))
+        for index, items in by_connection.items():
+            members = await self.connection(index).eval(
+                _GROUPS_MEMBERS, len(items), *(self._group_key(group) for group, _ in items),
+                int(time.time()) - self.group_expiry)
+            for (group, message), group_members in zip(items, members, strict=True):
+                await self._deliver(group, message, group_members)
+
+    async def _deliver(self, group: str, message: dict, members: list[bytes]) -> None:
         if not members:
             return
         channel_names = [member.decode("utf8") for member in members]

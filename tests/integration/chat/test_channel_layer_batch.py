@@ -177,3 +177,35 @@ async def test_group_send_keeps_channels_redis_rules():
         await sender.close_pools()
         await receiver.close_pools()
         await other_process.close_pools()
+
+
+async def test_group_send_many_looks_every_group_up_in_one_round_trip():
+    sender, receiver = _layer(), _layer()
+    mine = await sender.new_channel("hub.")
+    other = await receiver.new_channel("hub.")
+    await sender.group_add("many-conv", mine)
+    await sender.group_add("many-staff", mine)
+    try:
+        sent = _count_commands(sender)
+        # Nobody else in either group (a turn's frames and summary, usually): one lookup for both.
+        await sender.group_send_many([("many-conv", {"type": "hub.frames", "n": 0, "origin": mine}),
+                                      ("many-staff", {"type": "hub.summary", "n": 0, "origin": mine})])
+        assert len(sent) == 1, sent
+        # Another process in both: the lookup, then one delivery per group, each message to its own group.
+        await receiver.group_add("many-conv", other)
+        await receiver.group_add("many-staff", other)
+        await receiver.group_add("many-empty", "plain.somebody")
+        sent.clear()
+        await sender.group_send_many([("many-conv", {"type": "hub.frames", "n": 1, "origin": mine}),
+                                      ("many-staff", {"type": "hub.summary", "n": 2, "origin": mine}),
+                                      ("many-nobody", {"type": "hub.summary", "n": 3, "origin": mine})])
+        assert len(sent) == 3, sent
+        batch = await receiver.receive_batch(other)
+        assert [(m["type"], m["n"]) for m in batch] == [("hub.frames", 1), ("hub.summary", 2)]
+    finally:
+        for group in ("many-conv", "many-staff"):
+            await sender.group_discard(group, mine)
+            await receiver.group_discard(group, other)
+        await receiver.group_discard("many-empty", "plain.somebody")
+        await sender.close_pools()
+        await receiver.close_pools()
