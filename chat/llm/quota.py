@@ -10,6 +10,13 @@ from django.conf import settings
 
 _local: dict[str, int] = {}
 
+# The day's count as this process last read or wrote it: key -> (count, monotonic time).
+# Every lead message checks the quota; a busy agency's messages within this many
+# seconds share one Redis read, and its replies' additions keep it current. Another
+# process's spending shows here at most this late: an overshoot of a second's tokens.
+FRESH_SECONDS = 1.0
+_seen: dict[str, tuple[int, float]] = {}
+
 
 def _key(agency_id) -> str:
     return f"mkz:llm-tokens:{agency_id}:{time.strftime('%Y%m%d', time.gmtime())}"
@@ -23,8 +30,22 @@ def _redis():
 
 async def tokens_used(agency_id) -> int:
     if settings.REDIS_URL:
-        return int(await _redis().get(_key(agency_id)) or 0)
+        key = _key(agency_id)
+        seen = _seen.get(key)
+        now = time.monotonic()
+        if seen is not None and now - seen[1] < FRESH_SECONDS:
+            return seen[0]
+        used = int(await _redis().get(key) or 0)
+        _remember(key, used, now)
+        return used
     return _local.get(_key(agency_id), 0)
+
+
+def _remember(key: str, used: int, now: float) -> None:
+    if len(_seen) > 10_000:
+        # Yesterday's keys and agencies gone quiet: nothing here is worth more than a second.
+        _seen.clear()
+    _seen[key] = (used, now)
 
 
 async def tokens_add(agency_id, tokens: int) -> None:
@@ -36,7 +57,8 @@ async def tokens_add(agency_id, tokens: int) -> None:
         async with _redis().pipeline(transaction=False) as pipe:
             pipe.incrby(key, tokens)
             pipe.expire(key, 2 * 86400)
-            await pipe.execute()
+            used, _ = await pipe.execute()
+        _remember(key, int(used), time.monotonic())
     else:
         key = _key(agency_id)
         _local[key] = _local.get(key, 0) + tokens
