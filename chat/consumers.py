@@ -5,7 +5,6 @@ it announces to the hub; no business rules live here."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 
 import orjson
@@ -166,7 +165,6 @@ class LeadConsumer(_JsonSocket):
         self.sink: Sink | None = None
         self.origin = _header(self.scope, b"origin")
         self.strikes = 0
-        self.quota_ok_at: float | None = None
         await super().connect()
         if not self.origin:
             await self.close(code=CLOSE_FORBIDDEN)
@@ -249,7 +247,6 @@ class LeadConsumer(_JsonSocket):
                 return
             if not await self._within_rate():
                 return
-            self.quota_ok_at = None
             hints = await self._llm_hints(text)
             from chat.llm.registry import provider_for_agency
 
@@ -268,7 +265,7 @@ class LeadConsumer(_JsonSocket):
                                                 "reason": "possible_prompt_injection"}, staff_only=True)
             if effects.reply is not None:
                 start_reply(conversation_id=conv, agency_id=agency, plan=effects.reply, agency_settings=self.agency_settings,
-                            origin_patterns=self.origin_patterns, quota_ok_at=self.quota_ok_at)
+                            origin_patterns=self.origin_patterns)
         elif kind == "stop":
             await hub.request_stop(conv, reason="stop")
         elif kind == "edit":
@@ -307,7 +304,6 @@ class LeadConsumer(_JsonSocket):
             return None
         if await over_quota(self.visitor.agency_id, self.agency_settings):
             return None
-        self.quota_ok_at = time.monotonic()
         context = await db_async(qualification_context)(visitor=self.visitor)
         if context is None:
             return None

@@ -395,7 +395,7 @@ class Hub:
     async def _group_send_many(self, sends: list[tuple[str, dict]]) -> None:
         # The groups looked up in one Redis round trip where the layer can (project/channel_layer.py).
         many = getattr(self.layer, "group_send_many", None)
-        if many is None or len(sends) < 2:
+        if many is None:
             for group, message in sends:
                 await self._group_send(group, message)
             return

@@ -28,9 +28,6 @@ from project.db.aio import db_async
 
 log = structlog.get_logger(__name__)
 
-# A quota check this recent (the lead socket's, for the same message) stands for the runner's.
-QUOTA_CHECK_REUSE_SECONDS = 1.0
-
 # conversation id -> the runner streaming in this process
 runners: dict[str, "TurnRunner"] = {}
 _tasks: set[asyncio.Task] = set()
@@ -45,10 +42,8 @@ def _breaker():
 
 class TurnRunner:
     def __init__(self, *, conversation_id: str, agency_id: str, plan: ReplyPlan, agency_settings: dict | None = None,
-                 origin_patterns: list[str] | None = None, quota_ok_at: float | None = None):
+                 origin_patterns: list[str] | None = None):
         self.conversation_id = conversation_id
-        # When the lead's socket found the agency under its quota (monotonic time), for this message.
-        self.quota_ok_at = quota_ok_at
         self.agency_id = agency_id
         self.plan = plan
         self.agency_settings = agency_settings or {}
@@ -79,10 +74,9 @@ class TurnRunner:
 
             provider = provider_for_agency(self.agency_settings)
             breaker = _breaker()
-            # The socket checked the quota for this very message a moment ago: one Redis read, not two.
-            checked = self.quota_ok_at is not None and time.monotonic() - self.quota_ok_at < QUOTA_CHECK_REUSE_SECONDS
+            # The lead socket's check for this message a moment ago is in over_quota's one-second copy.
             if provider.name != "offline" and (
-                (not checked and await over_quota(self.agency_id, self.agency_settings)) or not breaker.allow(self.agency_id)
+                await over_quota(self.agency_id, self.agency_settings) or not breaker.allow(self.agency_id)
             ):
                 provider = OfflineProvider()
             request = ReplyRequest(messages=self.plan.messages, scripted=self.plan.scripted)
@@ -287,7 +281,7 @@ async def _close_quietly(stream) -> None:
 
 
 def start_reply(*, conversation_id: str, agency_id: str, plan: ReplyPlan, agency_settings: dict | None = None,
-                origin_patterns: list[str] | None = None, quota_ok_at: float | None = None) -> None:
+                origin_patterns: list[str] | None = None) -> None:
     """Queue an assistant reply for a conversation. Replies of one conversation
     run one after another; a new one first stops the one streaming (what was
     said so far is kept)."""
@@ -297,7 +291,7 @@ def start_reply(*, conversation_id: str, agency_id: str, plan: ReplyPlan, agency
         current.stop(reason="superseded")
     previous = _chains.get(conversation_id)
     runner = TurnRunner(conversation_id=conversation_id, agency_id=agency_id, plan=plan, agency_settings=agency_settings,
-                        origin_patterns=origin_patterns, quota_ok_at=quota_ok_at)
+                        origin_patterns=origin_patterns)
 
     async def chained() -> None:
         if previous is not None and not previous.done():

@@ -44,13 +44,8 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1
 """
 
-# channels_redis' group lookup (drop members past group_expiry, list the rest) as one script.
-_GROUP_MEMBERS = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, tonumber(ARGV[1]))
-return redis.call('ZRANGE', KEYS[1], 0, -1)
-"""
-
-# The same for several groups at once: one list of members per key.
+# channels_redis' group lookup (drop members past group_expiry, list the rest) as one
+# script, for any number of groups: one list of members per key.
 _GROUPS_MEMBERS = """
 local members = {}
 for i = 1, #KEYS do
@@ -94,11 +89,7 @@ class HubRedisChannelLayer(RedisChannelLayer):
         """channels_redis' group_send() (same expiry and capacity rules) in one
         round trip when no one but the sender is in the group, two otherwise
         (channels_redis: two and four)."""
-        assert self.require_valid_group_name(group), "Group name not valid"
-        connection = self.connection(self.consistent_hash(group))
-        members = await connection.eval(_GROUP_MEMBERS, 1, self._group_key(group),
-                                        int(time.time()) - self.group_expiry)
-        await self._deliver(group, message, members)
+        await self.group_send_many([(group, message)])
 
     async def group_send_many(self, sends: list[tuple[str, dict]]) -> None:
         """group_send() of each (group, message), in order, with the groups of

@@ -39,10 +39,7 @@ def _fold(text: str) -> str:
     text = unicodedata.normalize("NFKD", text.lower())
     if text.isascii():
         return text
-    text = _DIACRITICS.sub("", text)
-    if text.isascii() or not _ABOVE_DIACRITICS.search(text):
-        return text
-    return _ABOVE_DIACRITICS.sub(_strip_combining, text)
+    return _ABOVE_DIACRITICS.sub(_strip_combining, _DIACRITICS.sub("", text))
 
 
 def _token(word: str) -> str:
