@@ -92,8 +92,9 @@ class HubRedisChannelLayer(RedisChannelLayer):
         await self.group_send_many([(group, message)])
 
     async def group_send_many(self, sends: list[tuple[str, dict]]) -> None:
-        """group_send() of each (group, message), in order, with the groups of
-        one Redis host looked up in one round trip."""
+        """group_send() of each (group, message), with the groups of one Redis
+        host looked up in one round trip. Sends are delivered in order within
+        each host (with one host, as given); across hosts, host by host."""
         by_connection: dict[int, list[tuple[str, dict]]] = {}
         for group, message in sends:
             assert self.require_valid_group_name(group), "Group name not valid"
