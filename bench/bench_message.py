@@ -14,6 +14,7 @@ busy machine change it little, so two trees can be compared run to run.
     .venv/bin/python bench/bench_message.py                 # 300 rounds
     .venv/bin/python bench/bench_message.py --profile       # plus cProfile's top entries per service (CPU clock)
     .venv/bin/python bench/bench_message.py --statements    # the CPU before and in each SQL statement
+    .venv/bin/python bench/bench_message.py --garbage       # the reference cycles each call leaves to the collector
 
 It starts a private MariaDB and Redis (`scripts/services.sh`) unless
 `DATABASE_URL`/`REDIS_URL` are set (it then uses the database
@@ -23,7 +24,9 @@ It starts a private MariaDB and Redis (`scripts/services.sh`) unless
 from __future__ import annotations
 
 import argparse
+import collections
 import cProfile
+import gc
 import io
 import json
 import os
@@ -59,6 +62,16 @@ REPLY = ("Perfecto, gracias por aceptar. Para preparar una estrategia a la medid
          "atraerlos. ") * 3
 
 
+def _garbage_free() -> None:
+    """Free what the collector holds in gc.garbage (DEBUG_SAVEALL keeps it there): cleared, the
+    cycles are garbage again, and a collection without SAVEALL frees them for good."""
+    gc.collect()
+    gc.set_debug(0)
+    gc.garbage.clear()
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+
+
 def run(args, seed: dict) -> None:
     import django
 
@@ -73,6 +86,12 @@ def run(args, seed: dict) -> None:
     per_statement: dict[tuple, list] = {}
     # Thread CPU time as the clock: time spent waiting for MariaDB is not what the other sockets wait for.
     profiles = ({name: cProfile.Profile(time.thread_time_ns, 1e-9) for name in calls} if args.profile else {})
+    # Objects each call leaves in reference cycles: only the cyclic collector frees them, in pauses that
+    # stop the event loop (the streaming benchmark's GC line). The collections around each call make the
+    # CPU figures of such a run meaningless.
+    garbage = {name: collections.Counter() for name in calls}
+    if args.garbage:
+        gc.set_debug(gc.DEBUG_SAVEALL)
 
     def timed(name, fn, **kwargs):
         profile = profiles.get(name)
@@ -93,6 +112,8 @@ def run(args, seed: dict) -> None:
                 per_statement.setdefault(key, []).append(((before - mark[0]) / 1000, (after - before) / 1000))
                 mark[0] = after
 
+        if args.garbage:
+            _garbage_free()
         # A counter, not CaptureQueriesContext: the debug cursor's logging would be measured too.
         with connection.execute_wrapper(counting):
             start = mark[0] = time.thread_time_ns()
@@ -103,6 +124,11 @@ def run(args, seed: dict) -> None:
                 profile.disable()
             calls[name].append((time.thread_time_ns() - start) / 1000)
         statements[name].append(count[0])
+        if args.garbage:
+            gc.collect()
+            garbage[name].update(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.garbage)
+            garbage[name]["(calls)"] += 1
+            _garbage_free()
         return result
 
     def round_once():
@@ -124,7 +150,7 @@ def run(args, seed: dict) -> None:
 
     for _ in range(args.warmup):
         round_once()
-    for values in (*calls.values(), *statements.values(), per_statement):
+    for values in (*calls.values(), *statements.values(), per_statement, *garbage.values()):
         values.clear()
     for _ in range(args.rounds):
         round_once()
@@ -143,6 +169,13 @@ def run(args, seed: dict) -> None:
         for (name, n, sql), values in per_statement.items():
             print(f"    {name:22s} #{n:<2d} {sql:60s} {statistics.fmean(v[0] for v in values):6.0f} / "
                   f"{statistics.fmean(v[1] for v in values):5.0f}")
+    for name, counter in garbage.items():
+        if not counter:
+            continue
+        rounds = counter.pop("(calls)")
+        print(f"\n  {name}: {sum(counter.values()) / rounds:.1f} objects in reference cycles per call")
+        for kind, count in counter.most_common(args.profile_top):
+            print(f"    {count / rounds:6.1f}  {kind}")
     for name, profile in profiles.items():
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(args.profile_top)
@@ -157,6 +190,8 @@ def main() -> None:
     parser.add_argument("--profile-top", type=int, default=40)
     parser.add_argument("--statements", action="store_true",
                         help="per SQL statement, the CPU spent building it and in it")
+    parser.add_argument("--garbage", action="store_true",
+                        help="per service, the objects each call leaves in reference cycles (by type)")
     args = parser.parse_args()
     services_dir = services_start()
     try:

@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import bisect
 import random
+import re
 import gc
 import json
 import os
@@ -362,17 +363,25 @@ def reset_llm_quota() -> None:
 
 def gc_pauses(bases: list[str]) -> dict[str, float]:
     """The web processes' garbage-collector pause histograms (markezy_gc_pause_seconds,
-    all generations, summed): count, total seconds, and how many took over 10 and 50 ms."""
+    all generations, summed): count, total seconds, and how many took over 10 and 50 ms;
+    and per generation, the count and total seconds (`count_<g>`, `sum_<g>`)."""
     text = "\n".join(httpx.get(base + "/metrics", timeout=10).text for base in bases)
     out = {"count": 0.0, "sum": 0.0, "le_0.01": 0.0, "le_0.05": 0.0}
+    for generation in range(3):
+        out[f"count_{generation}"] = out[f"sum_{generation}"] = 0.0
     for line in text.splitlines():
         if not line.startswith("markezy_gc_pause_seconds"):
             continue
         name, _, value = line.rpartition(" ")
+        generation = re.search(r'generation="(\d)"', name)
         if name.startswith("markezy_gc_pause_seconds_count"):
             out["count"] += float(value)
+            if generation:
+                out[f"count_{generation.group(1)}"] += float(value)
         elif name.startswith("markezy_gc_pause_seconds_sum"):
             out["sum"] += float(value)
+            if generation:
+                out[f"sum_{generation.group(1)}"] += float(value)
         elif 'le="0.01"' in name:
             out["le_0.01"] += float(value)
         elif 'le="0.05"' in name:
@@ -426,7 +435,9 @@ def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
     g = result.get("gc")
     if g:
         lines.append(f"  web process(es) GC in the measured phase: {g['count']:.0f} pauses, {1000 * g['sum']:.0f} ms in all, "
-                     f"{g['count'] - g['le_0.01']:.0f} over 10 ms, {g['count'] - g['le_0.05']:.0f} over 50 ms")
+                     f"{g['count'] - g['le_0.01']:.0f} over 10 ms, {g['count'] - g['le_0.05']:.0f} over 50 ms; by generation "
+                     + ", ".join(f"{gen}: {g.get(f'count_{gen}', 0):.0f} ({1000 * g.get(f'sum_{gen}', 0):.0f} ms)"
+                                 for gen in range(3)))
     # Figures a busy machine does not move much: cost per relayed token and per turn.
     tokens = len(lag) + len(ttft)
     turns = max(len(ttft), 1)
