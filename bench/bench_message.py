@@ -178,7 +178,7 @@ def run(args, seed: dict) -> None:
             print(f"    {count / rounds:6.1f}  {kind}")
     for name, profile in profiles.items():
         out = io.StringIO()
-        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(args.profile_top)
+        pstats.Stats(profile, stream=out).sort_stats(args.profile_sort).print_stats(args.profile_top)
         print(f"\n## cProfile: {name}\n" + out.getvalue())
 
 
@@ -188,6 +188,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--profile", action="store_true", help="cProfile each service, print the top entries")
     parser.add_argument("--profile-top", type=int, default=40)
+    parser.add_argument("--profile-sort", default="cumulative", help="pstats order: cumulative, tottime, ncalls, ...")
     parser.add_argument("--statements", action="store_true",
                         help="per SQL statement, the CPU spent building it and in it")
     parser.add_argument("--garbage", action="store_true",

@@ -33,7 +33,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Sequence
 
-from django.db import DatabaseError, connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, models, transaction
 from django.db.models.query import ModelIterable, get_related_populators
 from django.db.transaction import TransactionManagementError
 
@@ -60,6 +60,14 @@ def _row_placeholder(count: int) -> str:
     return "(" + ", ".join(["%s"] * count) + ")"
 
 
+def _connection():
+    # The connection itself, not django.db.connection: every attribute read on
+    # that proxy is a lookup of the thread's connection (asgiref's Local), and
+    # each field's get_db_prep_save() reads it a time or two: ~75 lookups per
+    # lead message before this.
+    return connections[DEFAULT_DB_ALIAS]
+
+
 def instances_insert(instances: Sequence[models.Model]) -> None:
     """INSERT these new, unsaved instances of one model in one statement.
 
@@ -69,17 +77,18 @@ def instances_insert(instances: Sequence[models.Model]) -> None:
     if not instances:
         return
     model = type(instances[0])
-    sql, fields = _insert_plan(model, connection.vendor)
+    conn = _connection()
+    sql, fields = _insert_plan(model, conn.vendor)
     params: list = []
     for obj in instances:
         if type(obj) is not model:
             raise TypeError(f"instances_insert takes one model at a time, got {model.__name__} and {type(obj).__name__}")
-        params.extend(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields)
+        params.extend(f.get_db_prep_save(getattr(obj, f.attname), conn) for f in fields)
         # As after save(): the instance is now a stored row (refresh_from_db, later save() update it).
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = conn.alias
     placeholder = _row_placeholder(len(fields))
-    with connection.cursor() as cursor:
+    with conn.cursor() as cursor:
         cursor.execute(sql + ", ".join([placeholder] * len(instances)), params)
 
 
@@ -107,11 +116,12 @@ def instance_update(obj: models.Model, update_fields: Iterable[str]) -> None:
     race. Like save(), a row that is not there (here: not this agency's
     either) raises DatabaseError instead of passing silently."""
     model = type(obj)
-    sql, fields = _update_plan(model, tuple(dict.fromkeys(update_fields)), connection.vendor)
-    params = [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
-    params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
-    params.append(model._meta.get_field("agency").get_db_prep_save(obj.agency_id, connection))
-    with connection.cursor() as cursor:
+    conn = _connection()
+    sql, fields = _update_plan(model, tuple(dict.fromkeys(update_fields)), conn.vendor)
+    params = [f.get_db_prep_save(getattr(obj, f.attname), conn) for f in fields]
+    params.append(model._meta.pk.get_db_prep_value(obj.pk, conn))
+    params.append(model._meta.get_field("agency").get_db_prep_save(obj.agency_id, conn))
+    with conn.cursor() as cursor:
         cursor.execute(sql, params)
         # Matched rows, not changed ones: Django connects to MySQL with CLIENT.FOUND_ROWS.
         if cursor.rowcount == 0:
@@ -152,7 +162,7 @@ class PreparedSelect:
 
     def _plan(self) -> _Plan:
         plan = getattr(self._local, "plan", None)
-        if plan is not None and plan.vendor == connection.vendor:
+        if plan is not None and plan.vendor == _connection().vendor:
             return plan
         sentinels = {name: self._sentinel(field) for name, field in self._slots.items()}
         # A FOR UPDATE queryset compiles only inside a transaction; no savepoint if already in one.
@@ -195,12 +205,13 @@ class PreparedSelect:
 
     def run(self, **values) -> list:
         plan = self._plan()
-        if plan.for_update and not connection.in_atomic_block:
+        conn = _connection()
+        if plan.for_update and not conn.in_atomic_block:
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         params = list(plan.params)
         for position, name, field in plan.slots:
-            params[position] = field.get_db_prep_value(values[name], connection)
-        with connection.cursor() as cursor:
+            params[position] = field.get_db_prep_value(values[name], conn)
+        with conn.cursor() as cursor:
             cursor.execute(plan.sql, params)
             rows = cursor.fetchall()
         if plan.converters:
