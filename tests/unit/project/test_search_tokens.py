@@ -42,3 +42,28 @@ def test_word_tokens_are_the_keyed_hmac_of_each_word(settings):
     assert search.words(text) == ["quiero", "mas", "clientes", "para", "clinica", "1764600000000123"]
     settings.BLIND_INDEX_KEY = "another-key"
     assert search.search_tokens(text) != expected
+
+
+def _words_by_definition(text: str) -> list[str]:
+    # The definition: each match of the word pattern, its edge punctuation
+    # stripped, kept if 3+ characters long, first occurrences in order, at most MAX_TOKENS.
+    out: list[str] = []
+    for match in search._WORD.finditer(search._fold(text)):
+        word = match.group(0).strip(".-+")
+        if len(word) >= 3 and word not in out:
+            out.append(word)
+        if len(out) >= search.MAX_TOKENS:
+            break
+    return out
+
+
+def test_words_are_the_distinct_words_in_order_of_first_appearance_at_most_max_tokens():
+    assert search.words("..a.. Hola hola HOLA, --ñandú-- +34600123456 ana@x.es es") == [
+        "hola", "nandu", "34600123456", "ana@x.es"]
+    assert search.words("") == search.words(None) == []
+    many = " ".join(f"palabra{i}" for i in range(search.MAX_TOKENS + 50))
+    assert search.words(many) == [f"palabra{i}" for i in range(search.MAX_TOKENS)]
+    rnd = random.Random(7)
+    for _ in range(500):
+        text = "".join(rnd.choice("abcñé.-+@ 1") for _ in range(rnd.randrange(0, 400)))
+        assert search.words(text) == _words_by_definition(text), repr(text)
