@@ -43,10 +43,6 @@ def _fold(text: str) -> str:
     return _ABOVE_DIACRITICS.sub(_strip_combining, _DIACRITICS.sub("", text))
 
 
-def _token(word: str) -> str:
-    return _keyed_token(settings.BLIND_INDEX_KEY, word)
-
-
 @lru_cache(maxsize=8)
 def _keyed_hmac(key: str):
     # Keyed once: each word's HMAC then copies the keyed state instead of
@@ -73,12 +69,16 @@ def words(text: str) -> list[str]:
     return list(islice(dict.fromkeys(word for word in stripped if len(word) >= 3), MAX_TOKENS))
 
 
-def search_tokens(text: str) -> str:
+def _tokens(words_: list[str]) -> list[str]:
     # The key read once, not once a word: each read of a setting goes through
     # LazySettings' __getattribute__.
     key = settings.BLIND_INDEX_KEY
-    return " ".join(_keyed_token(key, w) for w in words(text))
+    return [_keyed_token(key, word) for word in words_]
+
+
+def search_tokens(text: str) -> str:
+    return " ".join(_tokens(words(text)))
 
 
 def query_tokens(query: str) -> list[str]:
-    return [_token(w) for w in words(query)][:10]
+    return _tokens(words(query)[:10])

@@ -33,7 +33,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Sequence
 
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models, transaction
 from django.db.models.query import ModelIterable, get_related_populators
 from django.db.transaction import TransactionManagementError
 
@@ -43,7 +43,7 @@ def _insert_plan(model: type[models.Model], vendor: str) -> tuple[str, tuple[mod
     # An auto-increment key is the database's to assign; every other concrete column is written.
     fields = tuple(f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField))
     _refuse_auto_now(model, fields)
-    qn = connection.ops.quote_name
+    qn = _connection().ops.quote_name
     sql = "INSERT INTO {} ({}) VALUES ".format(qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields))
     return sql, fields
 
@@ -100,7 +100,7 @@ def _update_plan(model: type[models.Model], names: tuple[str, ...], vendor: str)
         if not f.concrete or f.primary_key:
             raise ValueError(f"{model.__name__}.{f.name} is not a column instance_update can set")
     _refuse_auto_now(model, fields)
-    qn = connection.ops.quote_name
+    qn = _connection().ops.quote_name
     sql = "UPDATE {} SET {} WHERE {} = %s AND {} = %s".format(
         qn(meta.db_table), ", ".join(f"{qn(f.column)} = %s" for f in fields),
         qn(meta.pk.column), qn(meta.get_field("agency").column),
@@ -160,26 +160,26 @@ class PreparedSelect:
         self._slots = slots
         self._local = threading.local()
 
-    def _plan(self) -> _Plan:
+    def _plan(self, conn) -> _Plan:
         plan = getattr(self._local, "plan", None)
-        if plan is not None and plan.vendor == _connection().vendor:
+        if plan is not None and plan.vendor == conn.vendor:
             return plan
         sentinels = {name: self._sentinel(field) for name, field in self._slots.items()}
         # A FOR UPDATE queryset compiles only inside a transaction; no savepoint if already in one.
-        with transaction.atomic() if not connection.in_atomic_block else contextlib.nullcontext():
+        with transaction.atomic() if not conn.in_atomic_block else contextlib.nullcontext():
             queryset = self._build(**sentinels)
             compiler = queryset.query.get_compiler(using=queryset.db)
             sql, params = compiler.as_sql()
         params = list(params)
         slots: list[tuple[int, str, models.Field]] = []
         for name, field in self._slots.items():
-            prepared = field.get_db_prep_value(sentinels[name], connection)
+            prepared = field.get_db_prep_value(sentinels[name], conn)
             positions = [i for i, value in enumerate(params) if value == prepared]
             if len(positions) != 1:
                 raise ValueError(f"PreparedSelect: {name} appears {len(positions)} times in the compiled parameters")
             slots.append((positions[0], name, field))
         plan = _Plan()
-        plan.vendor, plan.sql, plan.params, plan.slots = connection.vendor, sql, params, slots
+        plan.vendor, plan.sql, plan.params, plan.slots = conn.vendor, sql, params, slots
         plan.compiler, plan.db = compiler, queryset.db
         plan.for_update = queryset.query.select_for_update
         plan.converters = compiler.get_converters([s[0] for s in compiler.select[0:compiler.col_count]])
@@ -204,8 +204,8 @@ class PreparedSelect:
         raise TypeError(f"PreparedSelect slots are UUID or integer fields, not {type(target).__name__}")
 
     def run(self, **values) -> list:
-        plan = self._plan()
         conn = _connection()
+        plan = self._plan(conn)
         if plan.for_update and not conn.in_atomic_block:
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         params = list(plan.params)

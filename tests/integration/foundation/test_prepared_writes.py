@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.utils import timezone
 from django_scopes import scope
 
@@ -251,7 +251,8 @@ def test_a_prepared_values_list_gives_tuples_and_each_thread_compiles_its_own(ma
         (2, "¿Qué tal, Íñigo?"), (1, "Hola")]
     main_plan = query._local.plan
     seen = []
-    thread = threading.Thread(target=lambda: seen.append(query._plan() is not main_plan))
+    # The thread's own connection, as run() passes it.
+    thread = threading.Thread(target=lambda: seen.append(query._plan(connections["default"]) is not main_plan))
     thread.start()
     thread.join()
     assert seen == [True]
