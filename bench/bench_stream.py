@@ -431,7 +431,10 @@ def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
                      f"  gaps {result['monitor_gaps']}  duplicates {result['monitor_duplicates']}")
     lines.append(f"  web process: CPU {result['cpu_s']:.1f} s over {result['elapsed_s']:.1f} s "
                  f"({result.get('cpu_measured_s', float('nan')):.1f} s in the measured phase, "
-                 f"{result.get('cpu_measured_sys_s', float('nan')):.1f} s of it in the kernel), RSS {result['rss_mb']:.0f} MB")
+                 f"{result.get('cpu_measured_sys_s', float('nan')):.1f} s of it in the kernel"
+                 + (f", {result['cpu_workers_measured_s']:.1f} s in its database worker processes"
+                    if result.get("cpu_workers_measured_s") is not None else "")
+                 + f"), RSS {result['rss_mb']:.0f} MB")
     g = result.get("gc")
     if g:
         lines.append(f"  web process(es) GC in the measured phase: {g['count']:.0f} pauses, {1000 * g['sum']:.0f} ms in all, "
@@ -475,9 +478,18 @@ class _ProcGroup:
     def __init__(self, pids: list[int]):
         self.procs = [psutil.Process(pid) for pid in pids]
 
+    @property
+    def workers(self) -> list[psutil.Process]:
+        """Their database workers (DB_PROCESSES), started by the first lead
+        socket: their CPU is the web role's."""
+        return [child for p in self.procs for child in p.children(recursive=True)]
+
     def cpu_times(self):
-        times = [p.cpu_times() for p in self.procs]
+        times = [p.cpu_times() for p in self.procs + self.workers]
         return SimpleNamespace(user=sum(t.user for t in times), system=sum(t.system for t in times))
+
+    def worker_cpu(self) -> float:
+        return sum(t.user + t.system for t in (p.cpu_times() for p in self.workers))
 
     def memory_info(self):
         return SimpleNamespace(rss=sum(p.memory_info().rss for p in self.procs))
@@ -509,7 +521,10 @@ _port_offset = 0
 async def start_web_process(server: str, args, env: dict, upstream_url: str, results_dir: Path, second: bool = False):
     # A port per server: the previous one's sockets may linger in TIME_WAIT.
     # SERVER[@TREE]: the web process may run another checkout (A/B against a baseline commit in one run).
+    # SERVER,KEY=VALUE,...: settings of that web process (e.g. uvicorn-sansio,DB_PROCESSES=1).
     name, _, tree = server.partition("@")
+    name, *settings_env = name.split(",")
+    env = {**env, **dict(item.split("=", 1) for item in settings_env)}
     cwd = Path(tree) if tree else ROOT
     global _port_offset
     _port_offset = (_port_offset + 1) % 40
@@ -590,6 +605,7 @@ async def main_async(args) -> int:
                             continue
                         profiler = []
                         cpu_at_measure = []
+                        workers_at_measure = []
                         counts_at_measure = []
                         gc_at_measure = []
                         perf_stat = []
@@ -597,6 +613,7 @@ async def main_async(args) -> int:
                         def on_measure() -> None:
                             # Every lead connected and past its opening: the measured phase starts.
                             cpu_at_measure.append(proc.cpu_times())
+                            workers_at_measure.append(proc.worker_cpu())
                             gc_at_measure.append(gc_pauses(web_bases))
                             counts_at_measure.append(service_counts())
                             if args.syscalls:
@@ -630,6 +647,8 @@ async def main_async(args) -> int:
                         c = cpu_at_measure[0] if cpu_at_measure else cpu0
                         result["cpu_measured_s"] = (cpu1.user + cpu1.system) - (c.user + c.system)
                         result["cpu_measured_sys_s"] = cpu1.system - c.system
+                        if proc.workers and workers_at_measure:
+                            result["cpu_workers_measured_s"] = proc.worker_cpu() - workers_at_measure[0]
                         result["rss_mb"] = proc.memory_info().rss / 2**20
                         name = (f"[{server}] {n} streaming conversations, {arrival} arrivals"
                                 + (", one staff monitor watching all" if with_monitor else "")
