@@ -321,6 +321,46 @@ async def idle_socket_bytes(base: str, ws_base: str, key: str, proc: psutil.Proc
     return first, held
 
 
+def machine_cpu(web_pids: list[int]) -> dict[str, float]:
+    """CPU seconds so far by role, for every process on the machine, and the
+    machine's busy time: which parts of the run compete for the two cores
+    (the web role, its database and Redis, the upstream, this bench's own
+    clients, anything else)."""
+    roles: dict[str, float] = {}
+    web = set(web_pids)
+    for pid in web_pids:
+        try:
+            web.update(child.pid for child in psutil.Process(pid).children(recursive=True))
+        except psutil.NoSuchProcess:
+            pass
+    for proc in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+        times = proc.info["cpu_times"]
+        if times is None:
+            continue
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if proc.pid in web:
+            role = "web"
+        elif proc.pid == os.getpid():
+            role = "bench clients"
+        elif proc.info["name"] in ("mariadbd", "mysqld"):
+            role = "mariadb"
+        elif proc.info["name"] == "redis-server":
+            role = "redis"
+        elif "bench/upstream.py" in cmdline:
+            role = "upstream"
+        elif "bench/relay_baseline.py" in cmdline:
+            role = "relay"
+        else:
+            role = "other"
+        roles[role] = roles.get(role, 0.0) + times.user + times.system
+    total = psutil.cpu_times()
+    roles["machine busy"] = sum(total) - total.idle - getattr(total, "iowait", 0.0) - getattr(total, "steal", 0.0)
+    # Time the hypervisor gave this machine's virtual CPUs to someone else: noise no code here causes.
+    roles["machine steal"] = getattr(total, "steal", 0.0)
+    roles["at"] = time.monotonic()
+    return roles
+
+
 def service_counts() -> dict[str, int]:
     """SQL statements MariaDB answered and Redis commands by name, so far: the
     per-turn cost of the measured phase, which no load on the machine changes."""
@@ -432,9 +472,16 @@ def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
     lines.append(f"  web process: CPU {result['cpu_s']:.1f} s over {result['elapsed_s']:.1f} s "
                  f"({result.get('cpu_measured_s', float('nan')):.1f} s in the measured phase, "
                  f"{result.get('cpu_measured_sys_s', float('nan')):.1f} s of it in the kernel"
-                 + (f", {result['cpu_workers_measured_s']:.1f} s in its database worker processes"
+                 + (f", {result['cpu_workers_measured_s']:.1f} s in its child processes"
                     if result.get("cpu_workers_measured_s") is not None else "")
                  + f"), RSS {result['rss_mb']:.0f} MB")
+    cores = result.get("machine_cores")
+    if cores:
+        busy = cores.pop("machine busy", 0.0)
+        steal = cores.pop("machine steal", 0.0)
+        lines.append(f"  machine in the measured phase: {busy:.2f} of {psutil.cpu_count()} cores busy, {steal:.2f} stolen"
+                     " by the hypervisor; by role "
+                     + ", ".join(f"{k} {v:.2f}" for k, v in sorted(cores.items(), key=lambda kv: -kv[1])))
     g = result.get("gc")
     if g:
         lines.append(f"  web process(es) GC in the measured phase: {g['count']:.0f} pauses, {1000 * g['sum']:.0f} ms in all, "
@@ -480,8 +527,9 @@ class _ProcGroup:
 
     @property
     def workers(self) -> list[psutil.Process]:
-        """Their database workers (DB_PROCESSES), started by the first lead
-        socket: their CPU is the web role's."""
+        """Their child processes, if any (e.g. the database workers of the
+        experiment c19d0d6, started by the first lead socket): their CPU is the
+        web role's."""
         return [child for p in self.procs for child in p.children(recursive=True)]
 
     def cpu_times(self):
@@ -606,6 +654,7 @@ async def main_async(args) -> int:
                         profiler = []
                         cpu_at_measure = []
                         workers_at_measure = []
+                        machine_at_measure = []
                         counts_at_measure = []
                         gc_at_measure = []
                         perf_stat = []
@@ -614,6 +663,7 @@ async def main_async(args) -> int:
                             # Every lead connected and past its opening: the measured phase starts.
                             cpu_at_measure.append(proc.cpu_times())
                             workers_at_measure.append(proc.worker_cpu())
+                            machine_at_measure.append(machine_cpu([p.pid for p in proc.procs]))
                             gc_at_measure.append(gc_pauses(web_bases))
                             counts_at_measure.append(service_counts())
                             if args.syscalls:
@@ -647,6 +697,10 @@ async def main_async(args) -> int:
                         c = cpu_at_measure[0] if cpu_at_measure else cpu0
                         result["cpu_measured_s"] = (cpu1.user + cpu1.system) - (c.user + c.system)
                         result["cpu_measured_sys_s"] = cpu1.system - c.system
+                        if machine_at_measure:
+                            m1, m0 = machine_cpu([p.pid for p in proc.procs]), machine_at_measure[0]
+                            seconds = m1.pop("at") - m0.pop("at")
+                            result["machine_cores"] = {k: (v - m0.get(k, 0.0)) / seconds for k, v in m1.items()}
                         if proc.workers and workers_at_measure:
                             result["cpu_workers_measured_s"] = proc.worker_cpu() - workers_at_measure[0]
                         result["rss_mb"] = proc.memory_info().rss / 2**20

@@ -24,7 +24,6 @@ from project import metrics
 from project.api.errors import ApplicationError
 from project.db import errors as db_errors
 from project.db.aio import db_async
-from project.db.processes import db_process, db_process_pool
 from project.ratelimit import bucket_take
 from tenancy.actors import StaffActor, VisitorActor
 from tenancy.origins import origin_allowed_for_widget
@@ -166,7 +165,6 @@ class LeadConsumer(_JsonSocket):
         self.sink: Sink | None = None
         self.origin = _header(self.scope, b"origin")
         self.strikes = 0
-        db_process_pool()  # the first lead socket starts the database workers, if any
         await super().connect()
         if not self.origin:
             await self.close(code=CLOSE_FORBIDDEN)
@@ -254,7 +252,7 @@ class LeadConsumer(_JsonSocket):
 
             # The offline provider reads only the scripted text: no history to load for it.
             with_history = provider_for_agency(self.agency_settings).name != "offline"
-            effects = await db_process(services.lead_message_receive)(
+            effects = await db_async(services.lead_message_receive)(
                 visitor=visitor, client_id=client_id, text=text, hints=hints, with_history=with_history
             )
             if effects.duplicate:

@@ -25,7 +25,6 @@ from chat.services import Effects, ReplyPlan, TurnRecord, turn_complete
 from project import metrics
 from project.db import errors as db_errors
 from project.db.aio import db_async
-from project.db.processes import db_process
 
 log = structlog.get_logger(__name__)
 
@@ -236,7 +235,7 @@ class TurnRunner:
             reraise=True,
         ):
             with attempt:
-                effects: Effects = await db_process(turn_complete)(
+                effects: Effects = await db_async(turn_complete)(
                     agency_id=uuid.UUID(self.agency_id), conversation_id=uuid.UUID(self.conversation_id), record=record
                 )
         turn.stored = True

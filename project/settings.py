@@ -148,10 +148,6 @@ DB_CONCURRENT_QUERIES = env_int("DB_CONCURRENT_QUERIES", 2)
 # while that thread's current call has run for DB_ASYNC_STUCK_MS. SQLite: no spares.
 DB_ASYNC_SPARE_THREADS = env_int("DB_ASYNC_SPARE_THREADS", 2)
 DB_ASYNC_STUCK_MS = env_int("DB_ASYNC_STUCK_MS", 200)
-# Worker processes per web process that store the lead's messages and the
-# finished replies (project/db/processes.py), off the GIL that relays the
-# tokens; 0 keeps that work on the database thread above.
-DB_PROCESSES = env_int("DB_PROCESSES", 0)
 # Long-lived threads that run HTTP requests, each with its persistent
 # connection (project/http_threads.py); concurrent requests beyond it queue.
 # 0: Django's own thread per request (a new connection for each).
