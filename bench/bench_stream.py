@@ -361,6 +361,36 @@ def machine_cpu(web_pids: list[int]) -> dict[str, float]:
     return roles
 
 
+def run_queue_wait(pids: list[int]) -> dict[str, float]:
+    """Seconds so far that the processes' threads were runnable but waited
+    for a core (/proc/PID/task/TID/schedstat, second field), for the main
+    threads and for all threads: a loop that waits here waits for the
+    scheduler, not for the GIL or for work."""
+    main = every = main_ran = 0.0
+    threads: dict[str, tuple[float, float]] = {}
+    for pid in pids:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except FileNotFoundError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                    waited = int(f.read().split()[1]) / 1e9
+            except (FileNotFoundError, IndexError, ValueError):
+                continue
+            every += waited
+            if tid == str(pid):
+                main += waited
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                    main_ran += int(f.read().split()[0]) / 1e9
+            else:
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                    ran = int(f.read().split()[0]) / 1e9
+                threads[f"{pid}/{tid}"] = (ran, waited)
+    return {"main": main, "main_ran": main_ran, "all": every, "threads": threads}
+
+
 def service_counts() -> dict[str, int]:
     """SQL statements MariaDB answered and Redis commands by name, so far: the
     per-turn cost of the measured phase, which no load on the machine changes."""
@@ -482,6 +512,12 @@ def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
         lines.append(f"  machine in the measured phase: {busy:.2f} of {psutil.cpu_count()} cores busy, {steal:.2f} stolen"
                      " by the hypervisor; by role "
                      + ", ".join(f"{k} {v:.2f}" for k, v in sorted(cores.items(), key=lambda kv: -kv[1])))
+    waits = result.get("run_queue_wait_s")
+    if waits:
+        lines.append(f"  web process waited for a core (runnable, not running) {1000 * waits['main']:.0f} ms on its"
+                     f" event loop's thread (which ran {1000 * waits['main_ran']:.0f} ms), {1000 * waits['all']:.0f} ms on all its threads, in the measured phase"
+                     + ("; its busiest other threads ran/waited " + ", ".join(
+                         f"{1000 * r:.0f}/{1000 * q:.0f} ms" for r, q in result.get("run_queue_threads", []))))
     g = result.get("gc")
     if g:
         lines.append(f"  web process(es) GC in the measured phase: {g['count']:.0f} pauses, {1000 * g['sum']:.0f} ms in all, "
@@ -497,7 +533,9 @@ def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
     if baseline and baseline.get("cpu_s") is not None:
         base_tokens = len(base_lag) + len(baseline.get("ttft_ms", []))
         lines.append(f"  baseline relay: {1e6 * baseline['cpu_s'] / max(base_tokens, 1):.0f} µs of CPU per relayed token"
-                     f" (its whole run, {base_tokens} tokens)")
+                     f" (its whole run, {base_tokens} tokens)"
+                     + (f"; it waited for a core {1000 * baseline['run_queue_wait_s']:.0f} ms"
+                        if baseline.get("run_queue_wait_s") is not None else ""))
     counts = result.get("counts")
     if counts:
         sql = {k[4:]: v for k, v in counts.items() if k.startswith("sql:") and v}
@@ -644,8 +682,10 @@ async def main_async(args) -> int:
                 # The baseline is measured again right before each server's scenarios: on a
                 # shared machine the load moves within minutes.
                 relay_cpu0 = relay_proc.cpu_times()
+                relay_wait0 = run_queue_wait([relay_proc.pid])
                 baseline = baselines[n] = await run_baseline(relay_url, n)
                 relay_cpu1 = relay_proc.cpu_times()
+                baseline["run_queue_wait_s"] = run_queue_wait([relay_proc.pid])["all"] - relay_wait0["all"]
                 baseline["cpu_s"] = (relay_cpu1.user + relay_cpu1.system) - (relay_cpu0.user + relay_cpu0.system)
                 for arrival, spread_s in (("staggered", spread), ("burst", 0.0)):
                     for with_monitor in ([False, True] if not args.no_monitor else [False]):
@@ -655,6 +695,7 @@ async def main_async(args) -> int:
                         cpu_at_measure = []
                         workers_at_measure = []
                         machine_at_measure = []
+                        waits_at_measure = []
                         counts_at_measure = []
                         gc_at_measure = []
                         perf_stat = []
@@ -664,6 +705,7 @@ async def main_async(args) -> int:
                             cpu_at_measure.append(proc.cpu_times())
                             workers_at_measure.append(proc.worker_cpu())
                             machine_at_measure.append(machine_cpu([p.pid for p in proc.procs]))
+                            waits_at_measure.append(run_queue_wait([p.pid for p in proc.procs]))
                             gc_at_measure.append(gc_pauses(web_bases))
                             counts_at_measure.append(service_counts())
                             if args.syscalls:
@@ -701,6 +743,14 @@ async def main_async(args) -> int:
                             m1, m0 = machine_cpu([p.pid for p in proc.procs]), machine_at_measure[0]
                             seconds = m1.pop("at") - m0.pop("at")
                             result["machine_cores"] = {k: (v - m0.get(k, 0.0)) / seconds for k, v in m1.items()}
+                        if waits_at_measure:
+                            w1 = run_queue_wait([p.pid for p in proc.procs])
+                            w0 = waits_at_measure[0]
+                            result["run_queue_wait_s"] = {k: w1[k] - w0[k] for k in ("main", "main_ran", "all")}
+                            # The other threads that ran or waited most in the phase: (ran, waited) seconds.
+                            deltas = {t: (r - w0["threads"].get(t, (0, 0))[0], q - w0["threads"].get(t, (0, 0))[1])
+                                      for t, (r, q) in w1["threads"].items()}
+                            result["run_queue_threads"] = sorted(deltas.values(), key=lambda rq: -sum(rq))[:4]
                         if proc.workers and workers_at_measure:
                             result["cpu_workers_measured_s"] = proc.worker_cpu() - workers_at_measure[0]
                         result["rss_mb"] = proc.memory_info().rss / 2**20

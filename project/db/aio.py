@@ -49,12 +49,23 @@ R = TypeVar("R")
 class SpillOverExecutor(Executor):
     """A main worker that runs the calls in order, and spare workers that
     take waiting calls only while the main worker's current call has run
-    for `stuck_after` seconds."""
+    for `stuck_after` seconds.
+
+    A submit wakes the main worker and, only when none is already timing
+    the main worker's current call, one spare: at 200 streaming
+    conversations, waking every spare on every call (two per call) cost the
+    event loop a GIL hand-off each, and the spares waited more for a core
+    (110–160 ms per measured phase) than they ran (bench/README.md,
+    "Streaming, 2026-12-04")."""
 
     def __init__(self, *, spares: int, stuck_after: float, name: str = "db-async"):
         self.stuck_after = stuck_after
         self._queue: deque[tuple[Future, Callable, tuple, dict]] = deque()
-        self._ready = threading.Condition()
+        lock = threading.Lock()
+        self._work = threading.Condition(lock)  # the main worker waits here for calls
+        self._stuck = threading.Condition(lock)  # spares wait here for a stuck main worker
+        self._timing = 0  # spares in a timed wait on the main worker's current call
+        self.spare_wakeups = 0  # how often a spare woke up to look (tests, and whoever profiles)
         self._shutdown = False
         self._main_busy_since: float | None = None  # start of the main worker's current call
         self._threads = [threading.Thread(target=self._main, name=f"{name}-0", daemon=True)]
@@ -65,42 +76,52 @@ class SpillOverExecutor(Executor):
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
         future: Future = Future()
-        with self._ready:
+        with self._work:
             if self._shutdown:
                 raise RuntimeError("cannot submit after shutdown")
             self._queue.append((future, fn, args, kwargs))
-            self._ready.notify_all()
+            self._work.notify()
+            self._wake_a_spare()
         return future
 
+    def _wake_a_spare(self) -> None:
+        # Called with the lock held. A call waits behind a busy main worker and
+        # no spare is timing that: one spare starts the clock.
+        if self._queue and self._main_busy_since is not None and self._timing == 0:
+            self._stuck.notify()
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        with self._ready:
+        with self._work:
             self._shutdown = True
             if cancel_futures:
                 while self._queue:
                     self._queue.popleft()[0].cancel()
-            self._ready.notify_all()
+            self._work.notify_all()
+            self._stuck.notify_all()
         if wait:
             for thread in self._threads:
                 thread.join()
 
     def _main(self) -> None:
         while True:
-            with self._ready:
+            with self._work:
                 while not self._queue and not self._shutdown:
-                    self._ready.wait()
+                    self._work.wait()
                 if not self._queue:
+                    self._stuck.notify_all()
                     return
                 item = self._queue.popleft()
                 self._main_busy_since = time.monotonic()
+                self._wake_a_spare()
             try:
                 self._run(item)
             finally:
-                with self._ready:
+                with self._work:
                     self._main_busy_since = None
 
     def _spare(self) -> None:
         while True:
-            with self._ready:
+            with self._stuck:
                 while True:
                     if self._shutdown and not self._queue:
                         return
@@ -109,11 +130,17 @@ class SpillOverExecutor(Executor):
                         running = time.monotonic() - busy_since
                         if running >= self.stuck_after:
                             item = self._queue.popleft()
+                            # More waiting behind the stuck call: the next spare starts timing.
+                            self._wake_a_spare()
                             break
-                        self._ready.wait(self.stuck_after - running)
+                        self._timing += 1
+                        try:
+                            self._stuck.wait(self.stuck_after - running)
+                        finally:
+                            self._timing -= 1
                     else:
-                        # Nothing waits, or the main worker is about to take it.
-                        self._ready.wait(self.stuck_after if self._queue else None)
+                        self._stuck.wait()
+                    self.spare_wakeups += 1
             self._run(item)
 
     @staticmethod

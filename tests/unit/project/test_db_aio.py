@@ -33,6 +33,18 @@ def test_a_long_queue_of_short_calls_stays_on_the_main_thread(executor):
     assert {f.result(5) for f in names} == {"test-db-0"}
 
 
+def test_spares_are_not_woken_by_every_call(executor):
+    # 100 calls of ~2 ms, each submitted while the main thread is busy: one spare
+    # times the main thread (a wake-up per stuck_after at most), the others sleep.
+    futures = []
+    for _ in range(100):
+        futures.append(executor.submit(time.sleep, 0.002))
+        time.sleep(0.001)
+    for f in futures:
+        f.result(5)
+    assert executor.spare_wakeups <= 5, executor.spare_wakeups
+
+
 def test_a_stuck_call_lets_the_spares_take_the_others(executor):
     release = threading.Event()
     stuck = executor.submit(lambda: (release.wait(5), threading.current_thread().name)[1])
