@@ -254,11 +254,27 @@ async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_t
     }
 
 
-async def run_baseline(ws_url: str, n: int) -> dict:
+async def run_baseline(ws_url: str, n: int, spread_s: float = 0.0) -> dict:
+    """The relay's figures for n streams arriving as the leads of a scenario
+    do: all at once (spread 0) or each at a random moment within `spread_s`,
+    from the same seed as the leads (random.Random(n)), so that both sides
+    of a ratio see the same arrivals. (Until 2026-12-04 the relay was always
+    measured all at once, its 200 streams ticking in step, 200 tokens every
+    1/60 s, and the staggered scenarios were compared with that.)"""
     streams = [Stream() for _ in range(n)]
+    rng = random.Random(n)
+    connected = 0
+    all_connected = asyncio.Event()
 
     async def one(stream: Stream) -> None:
+        nonlocal connected
         async with websockets.connect(ws_url, max_queue=None, compression=OFFER) as ws:
+            connected += 1
+            if connected == n:
+                all_connected.set()
+            await all_connected.wait()
+            if spread_s:
+                await asyncio.sleep(rng.uniform(0, spread_s))
             sent = time.time_ns()
             await ws.send("go")
             async for raw in ws:
@@ -609,7 +625,8 @@ async def start_web_process(server: str, args, env: dict, upstream_url: str, res
     # SERVER[@TREE]: the web process may run another checkout (A/B against a baseline commit in one run).
     # SERVER,KEY=VALUE,...: settings of that web process (e.g. uvicorn-sansio,DB_PROCESSES=1).
     name, _, tree = server.partition("@")
-    name, *settings_env = name.split(",")
+    # A value may hold commas (MARKEZY_GC_THRESHOLDS=20000,5,20): split only before a NAME=.
+    name, *settings_env = re.split(r",(?=[A-Z][A-Z0-9_]*=)", name)
     env = {**env, **dict(item.split("=", 1) for item in settings_env)}
     cwd = Path(tree) if tree else ROOT
     global _port_offset
@@ -655,7 +672,7 @@ async def main_async(args) -> int:
                   f"upstream {args.rate:g} tok/s, {args.tokens}-token replies, TTFT {args.ttft:g} ms; "
                   f"{args.web_processes} web process(es) per server; servers: {', '.join(args.servers)}"]
         spread = args.tokens / args.rate
-        baselines: dict[int, dict] = {}
+        baselines: dict[tuple[int, str], dict] = {}
         for server in [server for _ in range(args.repeat) for server in args.servers]:
             web, base, ws_base = await start_web_process(server, args, env, upstream_url, results_dir)
             procs.append(web)
@@ -678,18 +695,23 @@ async def main_async(args) -> int:
             # process made the first scenario of a --web-processes 2 run look worse than the next).
             await run_service_leads(base, ws_base, seed["widget_key"], 5 * args.web_processes, None,
                                     lead_ws_bases=lead_ws_bases)
+            gc_at_start = gc_pauses(web_bases)
+            started_at = time.monotonic()
             for n in args.streams:
                 # The baseline is measured again right before each server's scenarios: on a
                 # shared machine the load moves within minutes.
-                relay_cpu0 = relay_proc.cpu_times()
-                relay_wait0 = run_queue_wait([relay_proc.pid])
-                baseline = baselines[n] = await run_baseline(relay_url, n)
-                relay_cpu1 = relay_proc.cpu_times()
-                baseline["run_queue_wait_s"] = run_queue_wait([relay_proc.pid])["all"] - relay_wait0["all"]
-                baseline["cpu_s"] = (relay_cpu1.user + relay_cpu1.system) - (relay_cpu0.user + relay_cpu0.system)
                 for arrival, spread_s in (("staggered", spread), ("burst", 0.0)):
+                    if arrival == "burst" and args.no_burst:
+                        continue
+                    # The relay with the same arrivals as the scenarios it is compared with.
+                    relay_cpu0 = relay_proc.cpu_times()
+                    relay_wait0 = run_queue_wait([relay_proc.pid])
+                    baseline = baselines[n, arrival] = await run_baseline(relay_url, n, spread_s)
+                    relay_cpu1 = relay_proc.cpu_times()
+                    baseline["run_queue_wait_s"] = run_queue_wait([relay_proc.pid])["all"] - relay_wait0["all"]
+                    baseline["cpu_s"] = (relay_cpu1.user + relay_cpu1.system) - (relay_cpu0.user + relay_cpu0.system)
                     for with_monitor in ([False, True] if not args.no_monitor else [False]):
-                        if arrival == "burst" and (with_monitor or args.no_burst):
+                        if arrival == "burst" and with_monitor:
                             continue
                         profiler = []
                         cpu_at_measure = []
@@ -762,6 +784,15 @@ async def main_async(args) -> int:
                         lines.append(f"  load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
                         report += lines
                         print("\n".join(lines), flush=True)
+            # Every collection of the whole run, not only the measured phases: how often a
+            # generation's pause comes and how long it is, which a 6 s phase catches only by chance.
+            g1, minutes = gc_pauses(web_bases), (time.monotonic() - started_at) / 60
+            lines = [f"## [{server}] collector over all scenarios ({minutes:.1f} min): " + ", ".join(
+                f"generation {gen} {g1[f'count_{gen}'] - gc_at_start[f'count_{gen}']:.0f} pauses, mean "
+                f"{1000 * (g1[f'sum_{gen}'] - gc_at_start[f'sum_{gen}']) / max(g1[f'count_{gen}'] - gc_at_start[f'count_{gen}'], 1):.0f} ms"
+                for gen in range(3))]
+            report += lines
+            print("\n".join(lines), flush=True)
             if not args.no_idle:
                 gc.collect()
                 first, held = await idle_socket_bytes(base, ws_base, seed["widget_key"], proc)

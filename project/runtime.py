@@ -21,10 +21,19 @@ def tune_gc() -> None:
     collections on the request and streaming paths. Thresholds are settings
     (`MARKEZY_GC_THRESHOLDS="gen0,gen1,gen2"`) so they can be tuned per
     deployment without a release.
+
+    A middle generation collected every 4 young collections, not 20: what it
+    walks is what survived since its last run (at 200 streaming
+    conversations, the live sockets' and streams' objects), so 20 made one
+    stop of 224–303 ms about once a minute, which alone put a 6-second
+    window of every stream past its target, and 4 makes stops of 70–163 ms
+    four times as often. The oldest generation's 100 (was 20) keeps full
+    collections as rare as before: every 400 young ones (bench/README.md,
+    "Streaming, 2026-12-04").
     """
     gc.collect()
     gc.freeze()
-    raw = os.environ.get("MARKEZY_GC_THRESHOLDS", "20000,20,20")
+    raw = os.environ.get("MARKEZY_GC_THRESHOLDS", "20000,4,100")
     try:
         thresholds = tuple(int(part) for part in raw.split(","))
     except ValueError:

@@ -32,7 +32,10 @@ def test_freezes_what_is_loaded_and_sets_the_thresholds(restore_gc, monkeypatch)
 def test_default_thresholds_make_young_collections_rarer(restore_gc, monkeypatch):
     monkeypatch.delenv("MARKEZY_GC_THRESHOLDS", raising=False)
     tune_gc()
-    assert gc.get_threshold()[0] > 700
+    young, middle, oldest = gc.get_threshold()
+    assert young > 700
+    # Short middle-generation stops, and full collections no more often than every 400 young ones.
+    assert middle <= 5 and middle * oldest >= 400
 
 
 @pytest.mark.parametrize("raw", ["1,2", "a,b,c", "0,10,10", "-1,10,10"])
