@@ -391,18 +391,16 @@ def run_queue_wait(pids: list[int]) -> dict[str, float]:
             continue
         for tid in tids:
             try:
+                # Fields: ns on a core, ns runnable but waiting for one, timeslices.
                 with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                    waited = int(f.read().split()[1]) / 1e9
-            except (FileNotFoundError, IndexError, ValueError):
+                    ran, waited = (int(field) / 1e9 for field in f.read().split()[:2])
+            except (FileNotFoundError, ValueError):
                 continue
             every += waited
             if tid == str(pid):
                 main += waited
-                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                    main_ran += int(f.read().split()[0]) / 1e9
+                main_ran += ran
             else:
-                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                    ran = int(f.read().split()[0]) / 1e9
                 threads[f"{pid}/{tid}"] = (ran, waited)
     return {"main": main, "main_ran": main_ran, "all": every, "threads": threads}
 
@@ -521,7 +519,7 @@ def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
                  + (f", {result['cpu_workers_measured_s']:.1f} s in its child processes"
                     if result.get("cpu_workers_measured_s") is not None else "")
                  + f"), RSS {result['rss_mb']:.0f} MB")
-    cores = result.get("machine_cores")
+    cores = dict(result.get("machine_cores") or {})
     if cores:
         busy = cores.pop("machine busy", 0.0)
         steal = cores.pop("machine steal", 0.0)
@@ -787,10 +785,10 @@ async def main_async(args) -> int:
             # Every collection of the whole run, not only the measured phases: how often a
             # generation's pause comes and how long it is, which a 6 s phase catches only by chance.
             g1, minutes = gc_pauses(web_bases), (time.monotonic() - started_at) / 60
+            run_gc = {k: g1[k] - gc_at_start[k] for k in g1}
             lines = [f"## [{server}] collector over all scenarios ({minutes:.1f} min): " + ", ".join(
-                f"generation {gen} {g1[f'count_{gen}'] - gc_at_start[f'count_{gen}']:.0f} pauses, mean "
-                f"{1000 * (g1[f'sum_{gen}'] - gc_at_start[f'sum_{gen}']) / max(g1[f'count_{gen}'] - gc_at_start[f'count_{gen}'], 1):.0f} ms"
-                for gen in range(3))]
+                f"generation {gen} {run_gc[f'count_{gen}']:.0f} pauses, mean "
+                f"{1000 * run_gc[f'sum_{gen}'] / max(run_gc[f'count_{gen}'], 1):.0f} ms" for gen in range(3))]
             report += lines
             print("\n".join(lines), flush=True)
             if not args.no_idle:
