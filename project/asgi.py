@@ -18,6 +18,14 @@ from django.core.asgi import get_asgi_application
 # 2026-12-03).
 sys.setswitchinterval(float(os.environ.get("MARKEZY_GIL_SWITCH_INTERVAL", "0.003")))
 
+from project.sched import loop_thread_tune  # noqa: E402
+
+# uvicorn and daphne import the application on the thread that runs their
+# event loop, before any database or request thread exists: the loop asks the
+# kernel for quick wake-ups, and those threads for less of a contended core
+# (project/sched.py).
+loop_thread_tune()
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 django_asgi_app = get_asgi_application()
 

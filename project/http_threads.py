@@ -24,13 +24,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import ThreadSensitiveContext
 
+from project.sched import request_thread_tune
+
 
 class PersistentRequestThreads:
     """ASGI middleware for the `http` scope (WebSockets use project/db/aio.py)."""
 
     def __init__(self, app, *, threads: int):
         self.app = app
-        self.executors = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"http-{i}") for i in range(max(1, threads))]
+        self.executors = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"http-{i}", initializer=request_thread_tune)
+                          for i in range(max(1, threads))]
         self.in_flight = [0] * len(self.executors)
 
     async def __call__(self, scope, receive, send):

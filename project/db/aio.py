@@ -42,6 +42,8 @@ from channels.db import DatabaseSyncToAsync
 from django.conf import settings
 from django.db import connections
 
+from project.sched import db_thread_tune
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -103,6 +105,7 @@ class SpillOverExecutor(Executor):
                 thread.join()
 
     def _main(self) -> None:
+        db_thread_tune()
         while True:
             with self._work:
                 while not self._queue and not self._shutdown:
@@ -120,6 +123,7 @@ class SpillOverExecutor(Executor):
                     self._main_busy_since = None
 
     def _spare(self) -> None:
+        db_thread_tune()
         while True:
             with self._stuck:
                 while True:
