@@ -24,7 +24,7 @@ from chat.selectors import (access_conversation, conversation_lead_cached, conve
                             stored_turn_frame)
 from chat.visitor import visitor_token_issue, visitor_token_verify
 from project.api.errors import ApplicationError, Conflict, Forbidden, RateLimited
-from project.db.prepared import PreparedSelect, instance_update, instances_insert
+from project.db.prepared import PreparedSelect, cached_relations_drop, instance_update, instances_insert
 from project.ratelimit import window_hit
 from project.search import search_tokens
 from chat.guard import looks_like_injection
@@ -255,6 +255,7 @@ def lead_message_receive(*, visitor: VisitorActor, client_id: uuid.UUID, text: s
         raise ApplicationError("El mensaje está vacío.", code="bad_frame")
     if len(text) > settings.CHAT_MAX_TEXT_CHARS:
         raise TooLong(f"El mensaje supera {settings.CHAT_MAX_TEXT_CHARS} caracteres.")
+    conversation = None
     try:
         with transaction.atomic(), scope(agency=visitor.agency_id):
             conversation = access_conversation(visitor, visitor.conversation_id, lock=True, with_lead=True,
@@ -299,6 +300,8 @@ def lead_message_receive(*, visitor: VisitorActor, client_id: uuid.UUID, text: s
         if stored is None:
             raise
         return Effects(visitor.conversation_id, visitor.agency_id, frames=[stored], duplicate=True)
+    finally:
+        cached_relations_drop(conversation)
 
 
 # --- Assistant and agent turns ----------------------------------------------------
@@ -364,25 +367,33 @@ def _turn_store(*, agency_id: uuid.UUID, conversation_id: uuid.UUID, record: Tur
         if not rows:
             raise Conversation.DoesNotExist(f"conversation {conversation_id} of agency {agency_id}")
         conversation = rows[0]
-        if not record.text and (record.stopped or record.failed):
-            return Effects(conversation.id, agency_id)
-        frame = frame_append(
-            conversation,
-            type="turn.completed",
-            build=lambda seq: frames.turn_completed_frame(
-                seq=seq, turn_id=record.turn_id, role=record.role, text=record.text,
-                stopped=record.stopped, failed=record.failed, agent_name=record.agent_name,
-            ),
-        )
-        instances_insert([Turn(
-            id=record.turn_id, agency_id=agency_id, conversation=conversation, seq=frame["seq"], role=record.role,
-            text=record.text, stopped=record.stopped, failed=record.failed, provider=record.provider,
-            prompt_tokens=record.prompt_tokens, completion_tokens=record.completion_tokens,
-            first_token_ms=record.first_token_ms, duration_ms=record.duration_ms, agent_user_id=record.agent_user_id,
-            search_tokens=search_tokens(record.text), flagged=record.flagged,
-        )])
-        conversation_touch(conversation, role=record.role, text=record.text)
-        return Effects(conversation.id, agency_id, frames=[frame], summary=_summary(conversation))
+        try:
+            return _turn_append(conversation, agency_id=agency_id, record=record)
+        finally:
+            cached_relations_drop(conversation)
+
+
+def _turn_append(conversation: Conversation, *, agency_id: uuid.UUID, record: TurnRecord) -> Effects:
+    # Precondition: `conversation` was read under its row lock in the caller's transaction.
+    if not record.text and (record.stopped or record.failed):
+        return Effects(conversation.id, agency_id)
+    frame = frame_append(
+        conversation,
+        type="turn.completed",
+        build=lambda seq: frames.turn_completed_frame(
+            seq=seq, turn_id=record.turn_id, role=record.role, text=record.text,
+            stopped=record.stopped, failed=record.failed, agent_name=record.agent_name,
+        ),
+    )
+    instances_insert([Turn(
+        id=record.turn_id, agency_id=agency_id, conversation=conversation, seq=frame["seq"], role=record.role,
+        text=record.text, stopped=record.stopped, failed=record.failed, provider=record.provider,
+        prompt_tokens=record.prompt_tokens, completion_tokens=record.completion_tokens,
+        first_token_ms=record.first_token_ms, duration_ms=record.duration_ms, agent_user_id=record.agent_user_id,
+        search_tokens=search_tokens(record.text), flagged=record.flagged,
+    )])
+    conversation_touch(conversation, role=record.role, text=record.text)
+    return Effects(conversation.id, agency_id, frames=[frame], summary=_summary(conversation))
 
 
 def conversation_claim_opening(*, visitor: VisitorActor) -> Effects | None:

@@ -12,6 +12,7 @@ provider, so a lead is never stuck.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import uuid
 
@@ -224,20 +225,27 @@ class TurnRunner:
                 await tokens_add(self.agency_id, record.prompt_tokens + record.completion_tokens)
             except Exception as exc:  # noqa: BLE001 - Redis away: the day's count misses a turn, the lead loses nothing
                 log.warning("llm_quota_add_failed", conversation=self.conversation_id, error=str(exc))
-        # A database restart must not lose a reply the lead has already read: keep
-        # trying (turn_complete is idempotent by turn id), the turn still live meanwhile.
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type(db_errors.TRANSIENT),
-            wait=wait_exponential(multiplier=0.25, max=5),
-            stop=stop_after_delay(settings.CHAT_TURN_STORE_RETRY_SECONDS),
-            before_sleep=lambda state: log.warning("turn_store_retry", conversation=self.conversation_id,
-                                                   attempt=state.attempt_number, error=str(state.outcome.exception())),
-            reraise=True,
-        ):
-            with attempt:
-                effects: Effects = await db_async(turn_complete)(
-                    agency_id=uuid.UUID(self.agency_id), conversation_id=uuid.UUID(self.conversation_id), record=record
-                )
+        store = functools.partial(db_async(turn_complete), agency_id=uuid.UUID(self.agency_id),
+                                  conversation_id=uuid.UUID(self.conversation_id), record=record)
+        try:
+            effects: Effects = await store()
+        except db_errors.TRANSIENT as exc:
+            # A database restart must not lose a reply the lead has already read: keep
+            # trying (turn_complete is idempotent by turn id), the turn still live meanwhile.
+            # Only then tenacity: its retrying state is a few hundred objects in reference
+            # cycles, and built for every reply it was a share of what the collector freed.
+            log.warning("turn_store_retry", conversation=self.conversation_id, attempt=1, error=str(exc))
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(db_errors.TRANSIENT),
+                wait=wait_exponential(multiplier=0.25, max=5),
+                stop=stop_after_delay(settings.CHAT_TURN_STORE_RETRY_SECONDS),
+                before_sleep=lambda state: log.warning("turn_store_retry", conversation=self.conversation_id,
+                                                       attempt=state.attempt_number + 1,
+                                                       error=str(state.outcome.exception())),
+                reraise=True,
+            ):
+                with attempt:
+                    effects = await store()
         turn.stored = True
         await hub.turn_finished(self.conversation_id, turn)
         await hub.publish(self.conversation_id, self.agency_id, effects.frames, effects.summary)

@@ -606,20 +606,23 @@ def qualification_resume(*, conversation: Conversation) -> Outcome:
 def qualification_context(*, visitor: VisitorActor) -> dict | None:
     """What LLM extraction needs to know before a message is stored: the flow,
     the current step and what is answered. None when the bot does not own it."""
-    from chat.selectors import access_conversation
-
-    from chat.selectors import conversation_lead_cached
+    from chat.selectors import access_conversation, conversation_lead_cached
+    from project.db.prepared import cached_relations_drop
 
     with scope(agency=visitor.agency_id):
         # Only what is returned: this read runs before every message a real LLM answers.
         conversation = access_conversation(visitor, visitor.conversation_id, with_lead=True, only=(
             "agency_id", "visitor_id", "owner_kind", "step", "flow_version_id", "lead__answers", "lead__consent_granted",
             "lead__conversation_id"))
-        if conversation.owner_kind != Conversation.Owner.BOT:
-            return None
-        lead = conversation_lead_cached(conversation)
-        return {"flow": _flow(conversation), "step": conversation.step, "answered": dict(lead.answers or {}) if lead else {},
-                "consent_granted": bool(lead and lead.consent_granted)}
+        try:
+            if conversation.owner_kind != Conversation.Owner.BOT:
+                return None
+            lead = conversation_lead_cached(conversation)
+            return {"flow": _flow(conversation), "step": conversation.step,
+                    "answered": dict(lead.answers or {}) if lead else {},
+                    "consent_granted": bool(lead and lead.consent_granted)}
+        finally:
+            cached_relations_drop(conversation)
 
 
 # --- Flow versions ---------------------------------------------------------------

@@ -225,3 +225,20 @@ class PreparedSelect:
                 populator.populate(row, obj)
             objects.append(obj)
         return objects
+
+
+def cached_relations_drop(instance: models.Model | None) -> None:
+    """Forget the related rows cached on `instance`, once its caller is done
+    with it.
+
+    select_related across a one-to-one caches each row on the other
+    (conversation.lead and lead.conversation): a reference cycle, so neither
+    is freed until the garbage collector finds them. On the message path
+    that is three pairs per lead message, and with what they hold (their
+    states, UUIDs, field dicts) it was the bulk of what each young
+    collection freed at 200 streaming conversations (bench/README.md,
+    "Streaming, 2026-12-04 (20:40–…)"). Without the cycle, reference counting
+    frees them as soon as the caller lets go."""
+    if instance is not None:
+        instance._state.fields_cache.clear()
+
