@@ -17,10 +17,12 @@ unprivileged knobs tell it:
   for one message is still done, a little later.
 
 Measured with both (200 µs, nice 10) against neither, alternating in the
-same runs: the loop's wait for a core fell to 0.5–0.9 s, the added
-per-token p95 at 200 conversations from 9–26 ms to 3.5–9.5 ms, the median
-token from 1.9–4.4 ms to 0.7–1.1 ms, and time to first token did not grow
-(bench/README.md, "Streaming, 2026-12-04 (20:00–…)").
+same runs at 200 streaming conversations: the loop's wait for a core
+0.41–1.07 s per phase against 0.83–2.27 s, the added per-token p95
+3.3–9.5 ms against 5.7–26 ms, the median token 0.7–1.2 ms against
+1.3–4.4 ms; no change at 50, and time to first token did not grow. The
+slice alone changed nothing measurable and the nice value alone about half
+of it (bench/README.md, "Streaming, 2026-12-04 (19:49–20:33)").
 
 Only the web process applies them (`project/asgi.py`); elsewhere (tests,
 Celery workers, management commands) nothing changes. Best effort: on

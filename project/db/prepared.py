@@ -237,7 +237,7 @@ def cached_relations_drop(instance: models.Model | None) -> None:
     that is three pairs per lead message, and with what they hold (their
     states, UUIDs, field dicts) it was the bulk of what each young
     collection freed at 200 streaming conversations (bench/README.md,
-    "Streaming, 2026-12-04 (20:40–…)"). Without the cycle, reference counting
+    "Streaming, 2026-12-04 (20:40–21:00)"). Without the cycle, reference counting
     frees them as soon as the caller lets go."""
     if instance is not None:
         instance._state.fields_cache.clear()
