@@ -78,20 +78,20 @@ def thread_attr_get(tid: int = 0) -> tuple[int, int]:
     return attr.sched_nice, attr.sched_runtime // 1000
 
 
-def thread_schedule(*, slice_us: int | None = None, nice: int | None = None) -> bool:
+def thread_schedule(*, slice_us: int | None = None, nice_increment: int = 0) -> bool:
     """Set the calling thread's EEVDF slice (µs; 0 restores the kernel's
-    default) and/or nice value; None keeps it. Returns whether the kernel
-    took them.
+    default; None keeps it) and raise its nice value by `nice_increment`
+    (at most to 19). Returns whether the kernel took them.
 
     Precondition: called from the thread to tune. A thread inherits both
     from the thread that created it, so one started by a tuned thread sets
     its own."""
-    if slice_us is None and nice is None:
+    if slice_us is None and not nice_increment:
         return True
     try:
         current_nice, current_slice = thread_attr_get()
         attr = _SchedAttr(size=ctypes.sizeof(_SchedAttr), sched_policy=_SCHED_OTHER,
-                          sched_nice=current_nice if nice is None else nice,
+                          sched_nice=min(19, current_nice + nice_increment),
                           sched_runtime=(current_slice if slice_us is None else slice_us) * 1000)
         _syscall(0, ctypes.c_int(0), ctypes.byref(attr), ctypes.c_uint(0))
         return True
@@ -144,15 +144,8 @@ def db_thread_tune() -> None:
     """A database thread of the web process: the kernel's default slice
     back (it was created by the loop thread) and the lower share. Outside
     the web process, nothing."""
-    if _web is None:
-        return
-    nice = None
-    if _web.db_thread_nice:
-        try:
-            nice = min(19, thread_attr_get()[0] + _web.db_thread_nice)
-        except OSError:
-            nice = None  # thread_schedule below logs the same failure once
-    thread_schedule(slice_us=0 if _web.loop_slice_us else None, nice=nice)
+    if _web is not None:
+        thread_schedule(slice_us=0 if _web.loop_slice_us else None, nice_increment=_web.db_thread_nice)
 
 
 def request_thread_tune() -> None:

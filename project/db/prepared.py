@@ -241,4 +241,3 @@ def cached_relations_drop(instance: models.Model | None) -> None:
     frees them as soon as the caller lets go."""
     if instance is not None:
         instance._state.fields_cache.clear()
-

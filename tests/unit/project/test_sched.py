@@ -39,7 +39,7 @@ def web(monkeypatch):
 def test_a_thread_gets_the_slice_and_nice_it_asks_for():
     def tune():
         before = sched.thread_attr_get()
-        took = sched.thread_schedule(slice_us=250, nice=before[0] + 3)
+        took = sched.thread_schedule(slice_us=250, nice_increment=3)
         return before, took, sched.thread_attr_get()
 
     (nice_before, default_slice), took, after = in_thread(tune)
@@ -132,7 +132,7 @@ def test_an_unknown_platform_changes_nothing_and_warns_once(monkeypatch, caplog)
     monkeypatch.setattr(sched, "_warned", threading.Event())
     with caplog.at_level(logging.WARNING, logger="project.sched"):
         assert sched.thread_schedule(slice_us=200) is False
-        assert sched.thread_schedule(nice=3) is False
+        assert sched.thread_schedule(nice_increment=3) is False
     assert [r.getMessage() for r in caplog.records] == [
         "thread scheduling hints not applied: no sched_getattr number known for pdp11"]
 
