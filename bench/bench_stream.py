@@ -43,6 +43,7 @@ import websockets
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.collector import ClientCollector
 from bench.services import database_own, services_start, services_stop
 from project.serve import command as serve_command  # noqa: E402  (the image's command line)
 
@@ -83,6 +84,9 @@ class Stream:
     completed: str | None = None
     recv_at: dict[int, float] = field(default_factory=dict)  # offset -> receipt time
     turn: str | None = None
+    samples: list[tuple[int, float]] = field(default_factory=list)  # (upstream write µs, lag ms)
+    sent_ns: int | None = None
+    completed_ns: int | None = None
 
     def add(self, offset: int, text: str, now_ns: int) -> None:
         if offset < len(self.text):
@@ -94,7 +98,9 @@ class Stream:
         self.recv_at[offset] = now_ns
         for word in text.split():
             if word.isdigit():
-                self.lags_ms.append((now_ns / 1000 - int(word)) / 1000)
+                lag = (now_ns / 1000 - int(word)) / 1000
+                self.lags_ms.append(lag)
+                self.samples.append((int(word), lag))
 
 
 async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_token: str | None,
@@ -176,7 +182,7 @@ async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_t
         if spread_s:
             # Leads do not all type at the same instant: arrivals spread over one reply's length.
             await asyncio.sleep(rng.uniform(0, spread_s))
-        sent = time.time_ns()
+        sent = stream.sent_ns = time.time_ns()
         await ws.send(json.dumps({"type": "message", "client_id": str(uuid.uuid4()), "text": "Sí, acepto"}))
         turn = None
         async for raw in ws:
@@ -194,6 +200,7 @@ async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_t
                 stream.add(frame["offset"], frame["text"], now)
             elif kind == "turn.completed" and frame.get("turn") == turn:
                 stream.completed = frame["text"]
+                stream.completed_ns = now
                 break
         await ws.close()
 
@@ -251,6 +258,10 @@ async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_t
         "monitor_lag_ms": monitor_lag,
         "monitor_gaps": monitor_stats["gaps"],
         "monitor_duplicates": monitor_stats["duplicates"],
+        # --timeline: every token's (upstream write µs, lag ms), and each lead's send and turn.completed.
+        "timeline": {"tokens": [t for s in streams.values() for t in s.samples],
+                     "sent_ns": [s.sent_ns for s in streams.values() if s.sent_ns],
+                     "completed_ns": [s.completed_ns for s in streams.values() if s.completed_ns]},
     }
 
 
@@ -291,6 +302,7 @@ async def run_baseline(ws_url: str, n: int, spread_s: float = 0.0) -> dict:
 
     await asyncio.gather(*(one(s) for s in streams))
     return {"lag_ms": [lag for s in streams for lag in s.lags_ms],
+            "timeline": {"tokens": [t for s in streams for t in s.samples]},
             "ttft_ms": [s.first_token_ms for s in streams if s.first_token_ms is not None],
             "gaps": sum(s.gaps for s in streams), "duplicates": sum(s.duplicates for s in streams)}
 
@@ -503,6 +515,14 @@ def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
         lines.append("  baseline relay (ms)           p50 {:.2f}  p95 {:.2f}  p99 {:.2f}  max {:.1f}".format(
             pct(base_lag, 50), pct(base_lag, 95), pct(base_lag, 99), max(base_lag)))
         lines.append("  ratio p95 markezy/baseline    {:.2f}×".format(pct(lag, 95) / max(pct(base_lag, 95), 1e-9)))
+    gc_lines = []
+    for who, r in (("leads", result), ("relay run", baseline or {})):
+        c = r.get("client_gc")
+        if c:
+            gc_lines.append(f"{who} {c['count']} ({c['total_ms']:.0f} ms, max {c['max_ms']:.0f})")
+    if gc_lines:
+        state = "on" if result.get("client_gc", {}).get("enabled") else "off while measuring"
+        lines.append(f"  bench clients' own collector ({state}): " + ", ".join(gc_lines))
     ttft, base_ttft = result["ttft_ms"], (baseline or {}).get("ttft_ms", [])
     if ttft:
         extra = f"  (baseline p50 {pct(base_ttft, 50):.0f} p95 {pct(base_ttft, 95):.0f})" if base_ttft else ""
@@ -704,7 +724,9 @@ async def main_async(args) -> int:
                     # The relay with the same arrivals as the scenarios it is compared with.
                     relay_cpu0 = relay_proc.cpu_times()
                     relay_wait0 = run_queue_wait([relay_proc.pid])
-                    baseline = baselines[n, arrival] = await run_baseline(relay_url, n, spread_s)
+                    with ClientCollector(enabled=args.client_gc) as collector:
+                        baseline = baselines[n, arrival] = await run_baseline(relay_url, n, spread_s)
+                    baseline["client_gc"] = collector.summary()
                     relay_cpu1 = relay_proc.cpu_times()
                     baseline["run_queue_wait_s"] = run_queue_wait([relay_proc.pid])["all"] - relay_wait0["all"]
                     baseline["cpu_s"] = (relay_cpu1.user + relay_cpu1.system) - (relay_cpu0.user + relay_cpu0.system)
@@ -740,9 +762,11 @@ async def main_async(args) -> int:
 
                         reset_llm_quota()
                         cpu0 = proc.cpu_times()
-                        result = await run_service_leads(base, ws_base, seed["widget_key"], n,
-                                                         token if with_monitor else None, spread_s, monitor_ws_base,
-                                                         on_measure, lead_ws_bases)
+                        with ClientCollector(enabled=args.client_gc) as collector:
+                            result = await run_service_leads(base, ws_base, seed["widget_key"], n,
+                                                             token if with_monitor else None, spread_s,
+                                                             monitor_ws_base, on_measure, lead_ws_bases)
+                        result["client_gc"] = collector.summary()
                         cpu1 = proc.cpu_times()
                         counts1 = service_counts()
                         if gc_at_measure:
@@ -779,6 +803,12 @@ async def main_async(args) -> int:
                                 + (" (on a second web process)" if with_monitor and monitor_ws_base else "")
                                 + (f", leads over {args.web_processes} web processes" if args.web_processes > 1 else ""))
                         lines = summarise(name, result, baseline)
+                        if args.timeline:
+                            out = results_dir / (f"timeline-{server.replace('/', '_')}-{n}-{arrival}"
+                                                 f"{'-monitor' if with_monitor else ''}-{time.strftime('%H%M%S')}.json")
+                            out.write_text(json.dumps({**result["timeline"],
+                                                       "relay_tokens": (baseline or {}).get("timeline", {}).get("tokens", [])}))
+                            lines.append(f"  timeline: {out}")
                         lines.append(f"  load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
                         report += lines
                         print("\n".join(lines), flush=True)
@@ -828,6 +858,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--no-monitor", action="store_true")
     parser.add_argument("--no-burst", action="store_true", help="skip the burst-arrival scenarios")
+    parser.add_argument("--client-gc", action="store_true",
+                        help="leave the bench's own garbage collector on while it measures (off by default: its "
+                             "pauses stop every client's receipts at once)")
+    parser.add_argument("--timeline", action="store_true",
+                        help="write every token's upstream write time and lag, and each lead's send and "
+                             "turn.completed, to bench/results/timeline-*.json")
     parser.add_argument("--no-idle", action="store_true", help="skip the idle-socket memory measurement")
     parser.add_argument("--servers", nargs="+", default=["uvicorn-sansio", "daphne"],
                         help=f"ASGI servers to measure one after another in the same run (same baseline): "

@@ -9,31 +9,34 @@ import time
 
 def tune_gc() -> None:
     """Move everything loaded at start-up out of the garbage collector's reach
-    and make young-generation collections rarer.
+    and keep its stops short.
 
     Call once, after Django is set up and the URLconf imported. Why: a full
     (generation 2) collection walks every tracked object; with Django, DRF,
     the models and the URLconf loaded that is a few hundred thousand objects,
     and bench/bench_rest.py measured it as the "one request in ten" that took
     110–200 ms instead of 19 ms on `GET conversations/`. Start-up objects live
-    as long as the process, so freezing them loses nothing; a larger first
-    threshold trades a little cyclic garbage held a bit longer for far fewer
-    collections on the request and streaming paths. Thresholds are settings
+    as long as the process, so freezing them loses nothing. Thresholds are settings
     (`MARKEZY_GC_THRESHOLDS="gen0,gen1,gen2"`) so they can be tuned per
     deployment without a release.
 
-    A middle generation collected every 4 young collections, not 20: what it
-    walks is what survived since its last run (at 200 streaming
-    conversations, the live sockets' and streams' objects), so 20 made one
-    stop of 224–303 ms about once a minute, which alone put a 6-second
-    window of every stream past its target, and 4 makes stops of 70–163 ms
-    four times as often. The oldest generation's 100 (was 20) keeps full
-    collections as rare as before: every 400 young ones (bench/README.md,
-    "Streaming, 2026-12-04").
+    Young and middle collections are kept short rather than rare: each one
+    stops the event loop for about what it walks (~0.8 µs an object), and a
+    stop lands on every token streaming at that moment. At 200 streaming
+    conversations `20000,4,100` (the default until 2026-12-04) stopped
+    12–16 ms per young collection and 29–37 ms per middle one; `2000,10,400`
+    stops 1 ms and 7–9 ms, about ten times as often, for the same collector
+    time over a run (~300 ms in 0.5 min either way), and the tokens' p99 fell
+    (bench/README.md, "Streaming, 2026-12-04 (22:00–23:55)"). The oldest
+    generation's 400 keeps full collections as rare, in allocations, as
+    before: every 8 M (2000 × 10 × 400; it was 20000 × 4 × 100). A middle
+    collection walks what survived since the last one; `20000,20,20` made
+    one stop of 224–303 ms about once a minute, which alone put a 6-second
+    window of every stream past its target.
     """
     gc.collect()
     gc.freeze()
-    raw = os.environ.get("MARKEZY_GC_THRESHOLDS", "20000,4,100")
+    raw = os.environ.get("MARKEZY_GC_THRESHOLDS", "2000,10,400")
     try:
         thresholds = tuple(int(part) for part in raw.split(","))
     except ValueError:
