@@ -76,7 +76,6 @@ def spawn(args: list[str], env: dict | None = None, cwd: Path = ROOT) -> tuple[s
 
 @dataclass
 class Stream:
-    lags_ms: list[float] = field(default_factory=list)
     first_token_ms: float | None = None
     gaps: int = 0
     duplicates: int = 0
@@ -84,9 +83,13 @@ class Stream:
     completed: str | None = None
     recv_at: dict[int, float] = field(default_factory=dict)  # offset -> receipt time
     turn: str | None = None
-    samples: list[tuple[int, float]] = field(default_factory=list)  # (upstream write µs, lag ms)
+    samples: list[tuple[int, float]] = field(default_factory=list)  # per token: (upstream write µs, added lag ms)
     sent_ns: int | None = None
     completed_ns: int | None = None
+
+    @property
+    def lags_ms(self) -> list[float]:
+        return [lag for _, lag in self.samples]
 
     def add(self, offset: int, text: str, now_ns: int) -> None:
         if offset < len(self.text):
@@ -98,9 +101,8 @@ class Stream:
         self.recv_at[offset] = now_ns
         for word in text.split():
             if word.isdigit():
-                lag = (now_ns / 1000 - int(word)) / 1000
-                self.lags_ms.append(lag)
-                self.samples.append((int(word), lag))
+                written_us = int(word)
+                self.samples.append((written_us, (now_ns / 1000 - written_us) / 1000))
 
 
 async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_token: str | None,

@@ -25,9 +25,9 @@ def tune_gc() -> None:
     stop lands on every token streaming at that moment. At 200 streaming
     conversations `20000,4,100` (the default until 2026-12-04) stopped
     12–16 ms per young collection and 29–37 ms per middle one; `2000,10,400`
-    stops 1 ms and 7–9 ms, about ten times as often, for the same collector
+    stops 1 ms and 7–11 ms, about ten times as often, for the same collector
     time over a run (~300 ms in 0.5 min either way), and the tokens' p99 fell
-    (bench/README.md, "Streaming, 2026-12-04 (22:00–23:55)"). The oldest
+    (bench/README.md, "Streaming, 2026-12-04 (22:00–00:05)"). The oldest
     generation's 400 keeps full collections as rare, in allocations, as
     before: every 8 M (2000 × 10 × 400; it was 20000 × 4 × 100). A middle
     collection walks what survived since the last one; `20000,20,20` made
