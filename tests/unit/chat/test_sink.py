@@ -230,3 +230,95 @@ async def test_deltas_batched_by_another_process_skip_the_staff_window():
     await asyncio.sleep(0.01)
     assert socket.sent[-1] == {"type": "turn.delta", "turn": "t1", "offset": 0, "text": "Hola", "conversation": "c1"}
     outbox.close()
+
+
+async def _staff(outbox, socket, *convs):
+    sinks = {c: Sink(socket, c, staff=True, tag=True, outbox=outbox) for c in convs}
+    for c, sink in sinks.items():
+        await sink.go_live([], None)
+        await sink.deliver({"type": "turn.started", "turn": f"t-{c}", "role": "assistant"})
+    return sinks, {c: LiveTurn(turn_id=f"t-{c}", role="assistant") for c in convs}
+
+
+async def _stream(sinks, turns, pieces):
+    for piece in pieces:
+        for c, sink in sinks.items():
+            offset = turns[c].append(piece)
+            await sink.deliver({"type": "turn.delta", "turn": turns[c].turn_id, "offset": offset, "text": piece})
+
+
+async def test_a_persisted_frame_flushes_its_own_conversation_only():
+    import asyncio
+
+    from chat.hub import Outbox
+
+    socket = Socket()
+    outbox = Outbox(socket, window=0.15)
+    sinks, turns = await _staff(outbox, socket, "c1", "c2")
+    await asyncio.sleep(0.01)
+    socket.sent.clear()
+    await _stream(sinks, turns, ["Ho", "la"])
+    await sinks["c1"].deliver({"seq": 1, "type": "turn.completed", "turn": "t-c1", "text": "Hola"})
+    await asyncio.sleep(0.02)
+    # c1's delta and then its completion at once; c2's delta still waits for the window.
+    assert [(f["conversation"], f["type"]) for f in socket.sent] == [("c1", "turn.delta"), ("c1", "turn.completed")]
+    await asyncio.sleep(0.2)
+    assert [(f["conversation"], f["type"], f["text"]) for f in socket.sent[2:]] == [("c2", "turn.delta", "Hola")]
+    outbox.close()
+
+
+async def test_a_window_starts_with_its_first_delta_not_with_the_last_flush():
+    import asyncio
+    import time
+
+    from chat.hub import Outbox
+
+    socket = Socket()
+    outbox = Outbox(socket, window=0.1)
+    sinks, turns = await _staff(outbox, socket, "c1", "c2")
+    await asyncio.sleep(0.01)
+    socket.sent.clear()
+    started = time.monotonic()
+    await _stream({"c2": sinks["c2"]}, turns, ["Ho"])
+    # Persisted frames of another conversation keep coming: c2's delta still goes when its window ends.
+    for seq in range(1, 6):
+        await sinks["c1"].deliver({"seq": seq, "type": "message", "turn": f"m{seq}", "text": "x"})
+        await asyncio.sleep(0.03)
+    sent_at = None
+    while sent_at is None:
+        if any(f.get("conversation") == "c2" for f in socket.sent):
+            sent_at = time.monotonic() - started
+        await asyncio.sleep(0.005)
+    assert 0.09 <= sent_at < 0.16
+    outbox.close()
+
+
+async def test_batched_outbox_sends_one_frame_per_window_and_keeps_each_conversations_order():
+    import asyncio
+
+    from chat.hub import Outbox
+
+    socket = Socket()
+    outbox = Outbox(socket, window=0.05, batch=True)
+    sinks, turns = await _staff(outbox, socket, "c1", "c2", "c3")
+    await asyncio.sleep(0.01)
+    socket.sent.clear()
+    await _stream(sinks, turns, ["Ho", "la", ", ¿qué tal?"])
+    await asyncio.sleep(0.1)
+    assert len(socket.sent) == 1
+    batch = socket.sent[0]
+    assert batch["type"] == "turn.deltas"
+    assert [(d["type"], d["conversation"], d["offset"], d["text"]) for d in batch["deltas"]] == [
+        ("turn.delta", c, 0, "Hola, ¿qué tal?") for c in ("c1", "c2", "c3")]
+    # A completion follows its own conversation's deltas; a lone delta is a plain turn.delta.
+    await _stream({"c1": sinks["c1"]}, turns, [" Bien"])
+    await _stream({"c2": sinks["c2"], "c3": sinks["c3"]}, turns, [" Y tú"])
+    await sinks["c2"].deliver({"seq": 1, "type": "turn.completed", "turn": "t-c2", "text": turns["c2"].text})
+    await asyncio.sleep(0.01)
+    assert [f["type"] for f in socket.sent[1:]] == ["turn.delta", "turn.completed"]
+    assert socket.sent[1]["conversation"] == "c2" and socket.sent[1]["text"] == " Y tú"
+    await asyncio.sleep(0.1)
+    later = socket.sent[3]
+    assert later["type"] == "turn.deltas"
+    assert [(d["conversation"], d["text"]) for d in later["deltas"]] == [("c1", " Bien"), ("c3", " Y tú")]
+    outbox.close()
