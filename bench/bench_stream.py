@@ -107,7 +107,7 @@ class Stream:
 
 async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_token: str | None,
                             spread_s: float = 0.0, monitor_ws_base: str | None = None, on_measure=None,
-                            lead_ws_bases: list[str] | None = None, monitor_batches: bool = True) -> dict:
+                            lead_ws_bases: list[str] | None = None) -> dict:
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=50)) as client:
         sessions = await asyncio.gather(*(
             client.post(base + "/api/v1/widget/sessions", json={"key": key}, headers={"Origin": ORIGIN}) for _ in range(n)
@@ -122,9 +122,7 @@ async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_t
     async def monitor() -> None:
         ws = await websockets.connect((monitor_ws_base or ws_base) + "/ws/v1/monitor", max_size=2**24, max_queue=None,
                                       compression=OFFER)
-        # As the console does: every watched conversation's deltas of a window in one
-        # `turn.deltas` frame (docs/contract-extensions.md); --monitor-plain: one frame each.
-        await ws.send(json.dumps({"type": "auth", "token": monitor_token, "delta_batches": monitor_batches}))
+        await ws.send(json.dumps({"type": "auth", "token": monitor_token}))
         for s in sessions:
             await ws.send(json.dumps({"type": "subscribe", "conversation": s["conversation"]}))
         # A subscription is live once its replay is sent, which the presence frame that
@@ -139,24 +137,18 @@ async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_t
                     subscribing.discard(frame.get("conversation"))
                     if not subscribing:
                         monitor_ready.set()
-                kind = frame.get("type")
-                if kind == "turn.deltas":
-                    deltas = frame["deltas"]
-                elif kind == "turn.delta":
-                    deltas = (frame,)
-                else:
+                if frame.get("type") != "turn.delta":
                     continue
-                for delta in deltas:
-                    conv = delta["conversation"]
-                    key = (conv, delta["turn"])
-                    have = monitor_texts.get(key, "")
-                    if delta["offset"] > len(have):
-                        monitor_stats["gaps"] += 1
-                    elif delta["offset"] + len(delta["text"]) <= len(have):
-                        monitor_stats["duplicates"] += 1
-                        continue
-                    monitor_texts[key] = have[: delta["offset"]] + delta["text"]
-                    monitor_streams[(conv, delta["turn"], delta["offset"] + len(delta["text"]))] = now
+                conv = frame["conversation"]
+                key = (conv, frame["turn"])
+                have = monitor_texts.get(key, "")
+                if frame["offset"] > len(have):
+                    monitor_stats["gaps"] += 1
+                elif frame["offset"] + len(frame["text"]) <= len(have):
+                    monitor_stats["duplicates"] += 1
+                    continue
+                monitor_texts[key] = have[: frame["offset"]] + frame["text"]
+                monitor_streams[(conv, frame["turn"], frame["offset"] + len(frame["text"]))] = now
         except websockets.ConnectionClosed:
             pass
 
@@ -740,11 +732,9 @@ async def main_async(args) -> int:
                     relay_cpu1 = relay_proc.cpu_times()
                     baseline["run_queue_wait_s"] = run_queue_wait([relay_proc.pid])["all"] - relay_wait0["all"]
                     baseline["cpu_s"] = (relay_cpu1.user + relay_cpu1.system) - (relay_cpu0.user + relay_cpu0.system)
-                    for monitor_mode in [None, *(() if args.no_monitor else args.monitor_modes)]:
-                        with_monitor = monitor_mode is not None
+                    for with_monitor in ([False, True] if not args.no_monitor else [False]):
                         if arrival == "burst" and with_monitor:
                             continue
-                        tag = "" if not with_monitor else "-monitor" if monitor_mode == "batched" else "-monitor-plain"
                         profiler = []
                         cpu_at_measure = []
                         workers_at_measure = []
@@ -766,7 +756,7 @@ async def main_async(args) -> int:
                                 perf_stat.append(start_perf_stat(web.pid, results_dir))
                             if args.profile:
                                 out = results_dir / (f"profile-{server.replace('/', '_')}-{n}-{arrival}"
-                                                     f"{tag}-{time.strftime('%H%M%S')}.txt")
+                                                     f"{'-monitor' if with_monitor else ''}-{time.strftime('%H%M%S')}.txt")
                                 profiler.append(subprocess.Popen(
                                     [str(Path(PY).parent / "py-spy"), "record", "--pid", str(web.pid), "--format",
                                      "raw", "--rate", str(args.profile_rate), "--gil", "--output", str(out), "--nonblocking"],
@@ -777,8 +767,7 @@ async def main_async(args) -> int:
                         with ClientCollector(enabled=args.client_gc) as collector:
                             result = await run_service_leads(base, ws_base, seed["widget_key"], n,
                                                              token if with_monitor else None, spread_s,
-                                                             monitor_ws_base, on_measure, lead_ws_bases,
-                                                             monitor_batches=monitor_mode == "batched")
+                                                             monitor_ws_base, on_measure, lead_ws_bases)
                         result["client_gc"] = collector.summary()
                         cpu1 = proc.cpu_times()
                         counts1 = service_counts()
@@ -813,13 +802,12 @@ async def main_async(args) -> int:
                         result["rss_mb"] = proc.memory_info().rss / 2**20
                         name = (f"[{server}] {n} streaming conversations, {arrival} arrivals"
                                 + (", one staff monitor watching all" if with_monitor else "")
-                                + (" (one frame per conversation and window)" if monitor_mode == "plain" else "")
                                 + (" (on a second web process)" if with_monitor and monitor_ws_base else "")
                                 + (f", leads over {args.web_processes} web processes" if args.web_processes > 1 else ""))
                         lines = summarise(name, result, baseline)
                         if args.timeline:
                             out = results_dir / (f"timeline-{server.replace('/', '_')}-{n}-{arrival}"
-                                                 f"{tag}-{time.strftime('%H%M%S')}.json")
+                                                 f"{'-monitor' if with_monitor else ''}-{time.strftime('%H%M%S')}.json")
                             out.write_text(json.dumps({**result["timeline"],
                                                        "relay_tokens": (baseline or {}).get("timeline", {}).get("tokens", [])}))
                             lines.append(f"  timeline: {out}")
@@ -871,10 +859,6 @@ def main() -> None:
     parser.add_argument("--ttft", type=float, default=200)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--no-monitor", action="store_true")
-    parser.add_argument("--monitor-modes", nargs="+", default=["batched"], choices=["batched", "plain"],
-                        help="the monitor scenarios: 'batched' asks for delta_batches at auth as the console does "
-                             "(one turn.deltas frame per window), 'plain' gets the contract's turn.delta frame per "
-                             "conversation and window")
     parser.add_argument("--no-burst", action="store_true", help="skip the burst-arrival scenarios")
     parser.add_argument("--client-gc", action="store_true",
                         help="leave the bench's own garbage collector on while it measures (off by default: its "

@@ -364,21 +364,11 @@ class MonitorConsumer(_JsonSocket):
         if actor is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        batches = frame.get("delta_batches", False)
-        if not isinstance(batches, bool):
-            await self.send_error("bad_frame", "'delta_batches' debe ser un booleano.")
-            batches = False
         self._authenticated()
         self.actor, self.token = actor, frame.get("token")
-        # Opt-in (docs/contract-extensions.md): a client that knows `turn.deltas` gets one frame per
-        # window for all its conversations; one that does not gets the contract's frames.
-        self.outbox.batch = batches
         await hub.register_staff(str(actor.agency_id), self)
         self._recheck = asyncio.ensure_future(self._recheck_forever())
-        ready = {"type": "ready", "agency": str(actor.agency_id), "role": actor.role}
-        if batches:
-            ready["delta_batches"] = True
-        await self.send_json(ready)
+        await self.send_json({"type": "ready", "agency": str(actor.agency_id), "role": actor.role})
 
     @staticmethod
     async def _verify(token) -> StaffActor | None:

@@ -56,127 +56,77 @@ class Outbox:
     up to `window` seconds and consecutive deltas of the same turn are merged
     (the first offset, the texts concatenated: CONTRACT-compliant), so the
     frame rate grows with conversations, not tokens. Any other frame is sent
-    at the next loop iteration with what its own conversation queued before
-    it, in order; other conversations' deltas keep waiting for the window (at
-    200 streams a persisted frame comes every few milliseconds, and flushing
-    every conversation's deltas with each one sent ~4× the frames the window
-    allows). Order is kept within a conversation, which is all the contract
-    asks for (§4 frames carry their `conversation`). A slow staff socket
-    delays only itself: the hub never awaits its writes.
+    at the next loop iteration with everything queued before it, in order. And
+    a slow staff socket delays only itself: the hub never awaits its writes."""
 
-    With `batch` (the client asked for `delta_batches` at auth,
-    docs/contract-extensions.md) the deltas of one flush go out as a single
-    `turn.deltas` frame: one WebSocket message per window instead of one per
-    watched conversation."""
+    __slots__ = ("send_text", "window", "frames", "last_delta", "task", "wake", "urgent", "closed")
 
-    __slots__ = ("send_text", "window", "batch", "queues", "due", "flush_all", "deadline", "task", "wake", "closed")
-
-    def __init__(self, send_text, *, window: float, batch: bool = False):
+    def __init__(self, send_text, *, window: float):
         self.send_text = send_text
         self.window = window
-        self.batch = batch
-        # key (a conversation, or None for the socket's own frames) -> its frames in order;
-        # keys in the order they first queued (dicts keep it)
-        self.queues: dict = {}
-        self.due: dict = {}  # keys to send at the next loop iteration, an ordered set
-        self.flush_all = False
-        self.deadline: float | None = None  # when the oldest waiting delta must go (its window's end)
+        self.frames: deque = deque()  # (conversation, frame) in send order
+        self.last_delta: dict = {}  # conversation -> its newest queued frame, if that is a delta
         self.task: asyncio.Task | None = None
         self.wake: asyncio.Future | None = None
+        self.urgent = False
         self.closed = False
 
     def put(self, key, frame: dict) -> None:
         if self.closed:
             return
-        queue = self.queues.get(key)
         if frame.get("type") == "turn.delta":
-            if queue:
-                last = queue[-1]
-                # Every queued delta is a copy of ours (below): safe to extend.
-                if (last.get("type") == "turn.delta" and last["turn"] == frame["turn"]
-                        and last["offset"] + len(last["text"]) == frame["offset"]):
-                    last["text"] += frame["text"]
-                    return
-            frame = dict(frame)
-            if self.deadline is None:
-                self.deadline = asyncio.get_running_loop().time() + self.window
+            last = self.last_delta.get(key)
+            if last is not None and last["turn"] == frame["turn"] and last["offset"] + len(last["text"]) == frame["offset"]:
+                last["text"] += frame["text"]
+                return
+            frame = dict(frame)  # ours to extend while it waits
+            self.last_delta[key] = frame
         else:
-            self.due[key] = None
-            self._wake()
-        if queue is None:
-            self.queues[key] = [frame]
-        else:
-            queue.append(frame)
+            self.last_delta.pop(key, None)
+            self.urgent = True
+            if self.wake is not None and not self.wake.done():
+                self.wake.set_result(None)
+        self.frames.append((key, frame))
         if self.task is None:
             self.task = asyncio.get_running_loop().create_task(self._drain())
 
     def flush_soon(self) -> None:
-        """Send everything queued at the next loop iteration (deltas that were
+        """Send what is queued at the next loop iteration (deltas that were
         already batched by another process need no second window)."""
-        if self.queues:
-            self.flush_all = True
-            self._wake()
-
-    def _wake(self) -> None:
-        if self.wake is not None and not self.wake.done():
-            self.wake.set_result(None)
+        if self.frames:
+            self.urgent = True
+            if self.wake is not None and not self.wake.done():
+                self.wake.set_result(None)
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            while self.queues and not self.closed:
-                if not self.due and not self.flush_all:
-                    if self.deadline is None:
-                        self.deadline = loop.time() + self.window
-                    # Let the deltas of this window gather; a persisted frame or a flush_soon cuts the wait short.
+            while self.frames and not self.closed:
+                if not self.urgent:
+                    # Let the deltas of this window gather; a persisted frame cuts the wait short.
                     self.wake = loop.create_future()
-                    timer = loop.call_at(self.deadline, _resolve, self.wake)
+                    timer = loop.call_later(self.window, _resolve, self.wake)
                     await self.wake
                     timer.cancel()
                     self.wake = None
-                if self.flush_all or (self.deadline is not None and loop.time() >= self.deadline):
-                    keys = list(self.queues)
-                    self.flush_all = False
-                    self.deadline = None
-                else:
-                    keys = list(self.due)
-                self.due.clear()
-                await self._send(keys)
+                self.urgent = False
+                while self.frames and not self.closed:
+                    key, frame = self.frames.popleft()
+                    if self.last_delta.get(key) is frame:
+                        del self.last_delta[key]
+                    await self.send_text(orjson.dumps(frame).decode())
         except Exception as exc:  # noqa: BLE001 - a socket closing under us: nothing left to send it
             log.info("outbox_send_failed", error=str(exc))
             self.close()
         finally:
             self.task = None
-            self.deadline = None
-
-    async def _send(self, keys: list) -> None:
-        queues = [queue for key in keys if (queue := self.queues.pop(key, None))]
-        if self.batch:
-            # Each conversation's leading deltas in one frame; what follows them (and any
-            # delta after that: a new turn in the same window) goes after it, in order.
-            deltas = []
-            for queue in queues:
-                lead = 0
-                while lead < len(queue) and queue[lead].get("type") == "turn.delta":
-                    lead += 1
-                if lead:
-                    deltas.extend(queue[:lead])
-                    del queue[:lead]
-            if len(deltas) == 1:
-                await self.send_text(orjson.dumps(deltas[0]).decode())
-            elif deltas:
-                await self.send_text(orjson.dumps({"type": "turn.deltas", "deltas": deltas}).decode())
-        for queue in queues:
-            for frame in queue:
-                if self.closed:
-                    return
-                await self.send_text(orjson.dumps(frame).decode())
 
     def close(self) -> None:
         self.closed = True
-        self.queues.clear()
-        self.due.clear()
-        self._wake()
+        self.frames.clear()
+        self.last_delta.clear()
+        if self.wake is not None and not self.wake.done():
+            self.wake.set_result(None)
 
 
 def _resolve(future: asyncio.Future) -> None:

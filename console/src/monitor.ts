@@ -128,9 +128,7 @@ export class MonitorSocket {
     const ws = new WebSocket(this.url);
     this.ws = ws;
     this.token = token;
-    // delta_batches: the deltas of every watched conversation come in one `turn.deltas` frame per
-    // window instead of one frame each (docs/contract-extensions.md); listeners still see turn.delta frames.
-    ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token, delta_batches: true }));
+    ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token }));
     ws.onmessage = (event) => {
       if (this.ws !== ws) return;
       let frame: Frame;
@@ -144,12 +142,6 @@ export class MonitorSocket {
         this.setState("live");
         for (const fn of this.readyListeners) fn();
         for (const conversation of this.subscriptions) ws.send(JSON.stringify({ type: "subscribe", conversation }));
-        return;
-      }
-      if (frame.type === "turn.deltas") {
-        for (const delta of (frame.deltas as Frame[] | undefined) ?? []) {
-          for (const fn of this.frameListeners) fn(delta);
-        }
         return;
       }
       for (const fn of this.frameListeners) fn(frame);

@@ -22,11 +22,11 @@ class Monitor:
         self.frames: list[dict] = []
 
     @classmethod
-    async def connect(cls, server, access: str, **auth) -> "Monitor":
+    async def connect(cls, server, access: str) -> "Monitor":
         ws = await websockets.connect(server.ws_url + "/ws/v1/monitor", max_size=2**22)
-        await ws.send(json.dumps({"type": "auth", "token": access, **auth}))
+        await ws.send(json.dumps({"type": "auth", "token": access}))
         monitor = cls(ws)
-        monitor.ready = await monitor.until(lambda f: f.get("type") == "ready")
+        await monitor.until(lambda f: f.get("type") == "ready")
         return monitor
 
     async def send(self, frame):
@@ -44,18 +44,10 @@ class Monitor:
             if predicate(frame):
                 return frame
 
-    def deltas(self):
-        """Every delta received, whether alone or in a `turn.deltas` batch."""
-        for f in self.frames:
-            if f.get("type") == "turn.delta":
-                yield f
-            elif f.get("type") == "turn.deltas":
-                yield from f["deltas"]
-
     def streamed_text(self, conversation, turn):
         text = ""
-        for f in self.deltas():
-            if f.get("conversation") == conversation and f["turn"] == turn:
+        for f in self.frames:
+            if f.get("type") == "turn.delta" and f.get("conversation") == conversation and f["turn"] == turn:
                 if f["offset"] + len(f["text"]) > len(text):
                     assert f["offset"] <= len(text), "gap"
                     text = text[: f["offset"]] + f["text"]
@@ -225,51 +217,3 @@ async def test_presence_across_processes(web_pool, transactional_db, make_agency
     lead = await lead_socket.connect(p1, session["visitor_token"])
     await lead.assistant_reply()
     assert not [f for f in lead.frames if f.get("type") == "presence"]
-
-
-async def test_delta_batches_carry_every_watched_conversation_in_one_frame(web_pool, transactional_db, make_agency,
-                                                                         access_token, session_for, lead_socket):
-    server = web_pool(0, **SLOW)
-    a = await sync_to_async(make_agency)()
-    sessions = [session_for(server, a.key.key) for _ in range(2)]
-    convs = [s["conversation"] for s in sessions]
-    token = await sync_to_async(access_token)(a.viewer)
-    batched = await Monitor.connect(server, token, delta_batches=True)
-    plain = await Monitor.connect(server, token)
-    assert batched.ready.get("delta_batches") is True and "delta_batches" not in plain.ready
-    for monitor in (batched, plain):
-        for conv in convs:
-            await monitor.send({"type": "subscribe", "conversation": conv})
-            await monitor.until(lambda f, c=conv: f.get("type") == "presence" and f.get("conversation") == c)
-    # Both openings stream at once (they start when each lead authenticates).
-    leads = [await lead_socket.connect(server, s["visitor_token"]) for s in sessions]
-    replies = [await lead.assistant_reply(30) for lead in leads]
-    for monitor in (batched, plain):
-        for conv, reply in zip(convs, replies):
-            await monitor.until(lambda f, t=reply["turn"]: f.get("type") == "turn.completed" and f.get("turn") == t, 30)
-            # Whole, in order, without a gap or an overlap, in either form.
-            assert monitor.streamed_text(conv, reply["turn"]) == reply["text"]
-    batches = [f for f in batched.frames if f.get("type") == "turn.deltas"]
-    assert batches, "the batched monitor got no turn.deltas frame"
-    for frame in batches:
-        assert len(frame["deltas"]) >= 2 and set(frame) == {"type", "deltas"}
-        for delta in frame["deltas"]:
-            assert set(delta) == {"type", "turn", "offset", "text", "conversation"} and delta["type"] == "turn.delta"
-    assert any(len({d["conversation"] for d in f["deltas"]}) == 2 for f in batches), "two conversations in one frame"
-    # The plain monitor gets only the contract's frames.
-    assert not [f for f in plain.frames if f.get("type") == "turn.deltas"]
-    assert [f for f in plain.frames if f.get("type") == "turn.delta"]
-
-
-async def test_delta_batches_must_be_a_boolean(web_pool, transactional_db, make_agency, access_token):
-    server = web_pool(0, **FAST)
-    a = await sync_to_async(make_agency)()
-    ws = await websockets.connect(server.ws_url + "/ws/v1/monitor")
-    await ws.send(json.dumps({"type": "auth", "token": await sync_to_async(access_token)(a.viewer),
-                              "delta_batches": "yes"}))
-    error = json.loads(await asyncio.wait_for(ws.recv(), 10))
-    ready = json.loads(await asyncio.wait_for(ws.recv(), 10))
-    assert error["type"] == "error" and error["code"] == "bad_frame" and "delta_batches" in error["message"]
-    # Still signed in, with the contract's frames.
-    assert ready["type"] == "ready" and "delta_batches" not in ready
-    await ws.close()
