@@ -64,10 +64,35 @@ def pct(values: list[float], p: float) -> float:
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
-def spawn(args: list[str], env: dict | None = None, cwd: Path = ROOT) -> tuple[subprocess.Popen, str]:
+def pin_parse(value: str) -> tuple[set[int], set[int]]:
+    """`--pin WEB:REST`: two disjoint, non-empty sets of this machine's CPUs ("1:0", "2,3:0,1")."""
+    try:
+        web, rest = ({int(cpu) for cpu in part.split(",")} for part in value.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--pin takes WEB:REST, CPU lists like 1:0, got {value!r}") from None
+    available = os.sched_getaffinity(0)
+    if not web or not rest or web & rest or not (web | rest) <= available:
+        raise argparse.ArgumentTypeError(f"--pin needs two disjoint sets of the CPUs {sorted(available)}, got {value!r}")
+    return web, rest
+
+
+def pin_self(cpus: set[int] | None) -> None:
+    """This process, every thread of it, and so whatever it starts from now on, on `cpus`."""
+    if cpus:
+        for tid in os.listdir("/proc/self/task"):
+            os.sched_setaffinity(int(tid), cpus)
+
+
+def _on_cpus(cpus: set[int] | None):
+    # Applied in the child between fork and exec: the server's threads, started later, inherit it.
+    return (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+
+
+def spawn(args: list[str], env: dict | None = None, cwd: Path = ROOT,
+          cpus: set[int] | None = None) -> tuple[subprocess.Popen, str]:
     """Start a process that prints its URL on the first line."""
     proc = subprocess.Popen(args, cwd=cwd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+                            stderr=subprocess.DEVNULL, text=True, preexec_fn=_on_cpus(cpus))
     line = proc.stdout.readline().strip()
     if not line:
         raise RuntimeError(f"{args} did not start")
@@ -571,7 +596,9 @@ def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
         lines.append(f"  baseline relay: {1e6 * baseline['cpu_s'] / max(base_tokens, 1):.0f} µs of CPU per relayed token"
                      f" (its whole run, {base_tokens} tokens)"
                      + (f"; it waited for a core {1000 * baseline['run_queue_wait_s']:.0f} ms"
-                        if baseline.get("run_queue_wait_s") is not None else ""))
+                        if baseline.get("run_queue_wait_s") is not None else "")
+                     + (f"; {baseline['steal_cores']:.2f} of the cores stolen by the hypervisor during it"
+                        if baseline.get("steal_cores") is not None else ""))
     counts = result.get("counts")
     if counts:
         sql = {k[4:]: v for k, v in counts.items() if k.startswith("sql:") and v}
@@ -655,7 +682,7 @@ async def start_web_process(server: str, args, env: dict, upstream_url: str, res
     web_env = {**env, "OPENAI_API_KEY": "bench", "OPENAI_BASE_URL": upstream_url, "OPENAI_MODEL": "bench"}
     web_log = results_dir / f"web-{name}-{time.strftime('%Y%m%d-%H%M%S')}.log"
     web = subprocess.Popen(SERVERS[name](port), cwd=cwd, env={**os.environ, **web_env}, stdout=open(web_log, "wb"),
-                           stderr=subprocess.STDOUT)
+                           stderr=subprocess.STDOUT, preexec_fn=_on_cpus(args.pin[0] if args.pin else None))
     base, ws_base = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
     for _ in range(150):
         try:
@@ -668,6 +695,12 @@ async def start_web_process(server: str, args, env: dict, upstream_url: str, res
 
 async def main_async(args) -> int:
     env_file = None
+    if args.pin:
+        # Before anything is started: MariaDB, Redis (when private), the upstream
+        # and this bench's clients inherit it; the web processes and the relay get theirs.
+        pin_self(args.pin[1])
+        if os.environ.get("DATABASE_URL"):
+            print("--pin: DATABASE_URL/REDIS_URL are set, so that MariaDB and Redis are not pinned", file=sys.stderr)
     services_dir = services_start()
     procs: list[subprocess.Popen] = []
     try:
@@ -682,7 +715,8 @@ async def main_async(args) -> int:
         upstream, upstream_url = spawn([PY, "bench/upstream.py", "--tokens-per-second", str(args.rate),
                                         "--reply-tokens", str(args.tokens), "--ttft-ms", str(args.ttft)])
         procs.append(upstream)
-        relay, relay_url = spawn([PY, "bench/relay_baseline.py", "--upstream", upstream_url])
+        relay, relay_url = spawn([PY, "bench/relay_baseline.py", "--upstream", upstream_url],
+                                 cpus=args.pin[0] if args.pin else None)
         procs.append(relay)
         relay_proc = psutil.Process(relay.pid)
         results_dir = ROOT / "bench" / "results"
@@ -690,7 +724,9 @@ async def main_async(args) -> int:
         report = [f"# Markezy streaming benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
                   f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
                   f"upstream {args.rate:g} tok/s, {args.tokens}-token replies, TTFT {args.ttft:g} ms; "
-                  f"{args.web_processes} web process(es) per server; servers: {', '.join(args.servers)}"]
+                  f"{args.web_processes} web process(es) per server; servers: {', '.join(args.servers)}"
+                  + (f"; pinned: web and relay on CPU {','.join(map(str, sorted(args.pin[0])))}, the rest on "
+                     f"{','.join(map(str, sorted(args.pin[1])))}" if args.pin else "")]
         spread = args.tokens / args.rate
         baselines: dict[tuple[int, str], dict] = {}
         for server in [server for _ in range(args.repeat) for server in args.servers]:
@@ -726,9 +762,13 @@ async def main_async(args) -> int:
                     # The relay with the same arrivals as the scenarios it is compared with.
                     relay_cpu0 = relay_proc.cpu_times()
                     relay_wait0 = run_queue_wait([relay_proc.pid])
+                    steal0, relay_t0 = getattr(psutil.cpu_times(), "steal", 0.0), time.monotonic()
                     with ClientCollector(enabled=args.client_gc) as collector:
                         baseline = baselines[n, arrival] = await run_baseline(relay_url, n, spread_s)
                     baseline["client_gc"] = collector.summary()
+                    # A relay run the hypervisor starved has a slow p95 of its own: shown beside it.
+                    baseline["steal_cores"] = ((getattr(psutil.cpu_times(), "steal", 0.0) - steal0)
+                                               / max(time.monotonic() - relay_t0, 1e-9))
                     relay_cpu1 = relay_proc.cpu_times()
                     baseline["run_queue_wait_s"] = run_queue_wait([relay_proc.pid])["all"] - relay_wait0["all"]
                     baseline["cpu_s"] = (relay_cpu1.user + relay_cpu1.system) - (relay_cpu0.user + relay_cpu0.system)
@@ -880,6 +920,10 @@ def main() -> None:
     parser.add_argument("--web-processes", type=int, default=1,
                         help="web processes sharing the leads in turn (production runs one per core); the monitor "
                              "and the idle sockets stay on the first")
+    parser.add_argument("--pin", type=pin_parse, metavar="WEB:REST",
+                        help="CPU affinity, e.g. 1:0: the web process(es) and the baseline relay on the CPUs WEB, "
+                             "everything else this bench starts (MariaDB and Redis when private, the upstream, its "
+                             "clients) on REST: the service on cores of its own, as a replica in production")
     parser.add_argument("--profile-rate", type=int, default=200, help="py-spy samples per second (--profile)")
     sys.exit(asyncio.run(main_async(parser.parse_args())))
 

@@ -72,3 +72,102 @@ def test_errors_reach_the_caller_and_shutdown_refuses_new_work():
     ex.shutdown(wait=True)
     with pytest.raises(RuntimeError):
         ex.submit(lambda: 1)
+
+
+# --- db_async: the hand-off from the event loop ------------------------------------
+
+
+@pytest.fixture
+def one_thread(monkeypatch):
+    """db_async on an executor of its own with no spares, so that a call is
+    "still queued" for exactly as long as the one before it runs."""
+    import project.db.aio as aio
+
+    ex = SpillOverExecutor(spares=0, stuck_after=60, name="test-db")
+    monkeypatch.setattr(aio, "_executor", ex)
+    yield ex
+    ex.shutdown(wait=True, cancel_futures=True)
+
+
+async def test_the_call_runs_on_the_database_thread_and_its_result_and_errors_come_back(one_thread):
+    from project.db.aio import db_async
+
+    def where(x, *, y):
+        return x + y, threading.current_thread().name
+
+    assert await db_async(where)(1, y=2) == (3, "test-db-0")
+
+    def boom():
+        raise LookupError("nope")
+
+    with pytest.raises(LookupError, match="nope"):
+        await db_async(boom)()
+    assert db_async(where).__name__ == "where"
+
+
+async def test_the_callers_context_variables_are_seen_there_and_its_changes_stay_there(one_thread):
+    import contextvars
+
+    from project.db.aio import db_async
+
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+    var.set("caller")
+
+    def read_then_set():
+        seen = var.get()
+        var.set("changed in the call")
+        return seen
+
+    assert await db_async(read_then_set)() == "caller"
+    assert var.get() == "caller"
+
+
+async def test_a_caller_cancelled_while_its_call_waits_means_it_never_runs(one_thread):
+    import asyncio
+
+    from project.db.aio import db_async
+
+    release = threading.Event()
+    ran = []
+    blocker = asyncio.ensure_future(db_async(release.wait)(5))
+    queued = asyncio.ensure_future(db_async(ran.append)("ran"))
+    await asyncio.sleep(0.05)
+    queued.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await queued
+    release.set()
+    assert await blocker is True
+    # The thread is free again and took nothing else: the cancelled call is gone.
+    assert await db_async(lambda: "next")() == "next"
+    assert ran == []
+
+
+async def test_old_connections_are_closed_before_and_after_each_call_on_its_thread(one_thread, monkeypatch):
+    import channels.db
+
+    import project.db.aio as aio
+
+    closed = []
+    # Channels' thread handler does it (what aclose_old_connections() does for asgiref's shared thread).
+    monkeypatch.setattr(channels.db, "close_old_connections", lambda: closed.append(threading.current_thread().name))
+    order = []
+
+    def work():
+        order.append(len(closed))
+        return "done"
+
+    assert await aio.db_async(work)() == "done"
+    assert closed == ["test-db-0", "test-db-0"] and order == [1]
+
+
+async def test_async_to_sync_inside_a_call_runs_on_the_callers_loop(one_thread):
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+
+    from project.db.aio import db_async
+
+    async def which_loop():
+        return asyncio.get_running_loop()
+
+    assert await db_async(lambda: async_to_sync(which_loop)())() is asyncio.get_running_loop()
