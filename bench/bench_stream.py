@@ -700,7 +700,7 @@ async def main_async(args) -> int:
         # and this bench's clients inherit it; the web processes and the relay get theirs.
         pin_self(args.pin[1])
         if os.environ.get("DATABASE_URL"):
-            print("--pin: DATABASE_URL/REDIS_URL are set, so that MariaDB and Redis are not pinned", file=sys.stderr)
+            print("--pin: DATABASE_URL/REDIS_URL are set: that MariaDB and Redis keep their own CPUs", file=sys.stderr)
     services_dir = services_start()
     procs: list[subprocess.Popen] = []
     try:
