@@ -33,8 +33,9 @@ Its hand-off to the thread is not asgiref's, though: a turn makes three of
 these calls on the event loop that streams every token, and asgiref's general-
 purpose `SyncToAsync.__call__` (thread-sensitive executors, deadlock checks, a
 shielded future, every context variable compared and set again on both sides
-of the call) costs the loop 94–102 µs of CPU per call (174–179 µs for the
-whole process), against 59–66 µs (125–130 µs) here (`bench/bench_db_async.py`,
+of the call) costs the loop 97–99 µs of CPU per call (168–172 µs for the whole
+process), against 70–72 µs (132–138 µs) here, where the stdlib's
+`asyncio.wrap_future` carries the result back (`bench/bench_db_async.py`,
 three runs of 2026-12-07). What is kept of it: the caller's context variables
 are visible in the call (a copy, as with asgiref; changes made there stay
 there, which no service needs), asgiref's `async_to_sync` inside the call runs
@@ -203,37 +204,12 @@ class _DatabaseCall(DatabaseSyncToAsync):
 
     async def __call__(self, *args, **kwargs):
         loop = asyncio.get_running_loop()
-        result = loop.create_future()
         context = contextvars.copy_context()
         work = self._executor.submit(self.thread_handler, loop, (None, None, None), [], context.run,
                                      functools.partial(self.func, *args, **kwargs))
-        work.add_done_callback(functools.partial(_hand_back, loop, result))
-        try:
-            return await result
-        except asyncio.CancelledError:
-            # Not started yet: it never runs. Started: it finishes on its thread, unawaited.
-            work.cancel()
-            raise
-
-
-def _hand_back(loop, result: asyncio.Future, work: Future) -> None:
-    try:
-        loop.call_soon_threadsafe(_settle, result, work)
-    except RuntimeError:  # the loop is closed: nobody awaits the result any more
-        pass
-
-
-def _settle(result: asyncio.Future, work: Future) -> None:
-    if result.done():  # its caller was cancelled
-        return
-    if work.cancelled():  # the executor shut down with the call still queued
-        result.cancel()
-        return
-    error = work.exception()
-    if error is not None:
-        result.set_exception(error)
-    else:
-        result.set_result(work.result())
+        # A caller cancelled before its call started cancels it there (it never runs);
+        # a started call finishes on its thread, unawaited.
+        return await asyncio.wrap_future(work, loop=loop)
 
 
 def db_async(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:

@@ -81,7 +81,7 @@ def test_errors_reach_the_caller_and_shutdown_refuses_new_work():
 def one_thread(monkeypatch):
     """db_async on an executor of its own with no spares, so that a call is
     "still queued" for exactly as long as the one before it runs."""
-    import project.db.aio as aio
+    from project.db import aio
 
     ex = SpillOverExecutor(spares=0, stuck_after=60, name="test-db")
     monkeypatch.setattr(aio, "_executor", ex)
@@ -145,7 +145,7 @@ async def test_a_caller_cancelled_while_its_call_waits_means_it_never_runs(one_t
 async def test_old_connections_are_closed_before_and_after_each_call_on_its_thread(one_thread, monkeypatch):
     import channels.db
 
-    import project.db.aio as aio
+    from project.db import aio
 
     closed = []
     # Channels' thread handler does it (what aclose_old_connections() does for asgiref's shared thread).
