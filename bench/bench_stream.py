@@ -529,6 +529,11 @@ def stop_perf_stat(perf: subprocess.Popen, out: Path) -> dict[str, int]:
     return counts
 
 
+def ratio(p95: float, relay_p95: float) -> float:
+    """The target's ratio: this service's added p95 over the same run's relay's."""
+    return p95 / max(relay_p95, 1e-9)
+
+
 def phase_record(name: str, result: dict, baseline: dict | None) -> dict:
     """What the closing summary needs of one measured phase."""
     lag, base_lag = result["lag_ms"], (baseline or {}).get("lag_ms", [])
@@ -546,7 +551,7 @@ def quiet_phases(phases: list[dict], max_steal: float) -> list[str]:
     kept = [p for p in phases if p["steal"] is not None and p["steal"] <= max_steal
             and (p["relay_p95"] is None or (p["relay_steal"] is not None and p["relay_steal"] <= max_steal))]
     for p in kept:
-        relay = (f" [relay {p['relay_p95']:.2f}] {p['p95'] / max(p['relay_p95'], 1e-9):.2f}×"
+        relay = (f" [relay {p['relay_p95']:.2f}] {ratio(p['p95'], p['relay_p95']):.2f}×"
                  if p["relay_p95"] is not None else "")
         lines.append(f"  {p['name']}: p95 {p['p95']:.2f} ms{relay}")
     lines.append(f"  {len(kept)} of {len(phases)} phases kept")
@@ -565,7 +570,7 @@ def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
     if base_lag:
         lines.append("  baseline relay (ms)           p50 {:.2f}  p95 {:.2f}  p99 {:.2f}  max {:.1f}".format(
             pct(base_lag, 50), pct(base_lag, 95), pct(base_lag, 99), max(base_lag)))
-        lines.append("  ratio p95 markezy/baseline    {:.2f}×".format(pct(lag, 95) / max(pct(base_lag, 95), 1e-9)))
+        lines.append("  ratio p95 markezy/baseline    {:.2f}×".format(ratio(pct(lag, 95), pct(base_lag, 95))))
     gc_lines = []
     for who, r in (("leads", result), ("relay run", baseline or {})):
         c = r.get("client_gc")
