@@ -66,7 +66,13 @@ def _record_pause(phase: str, info: dict) -> None:
 
 def warm_up() -> None:
     """Import what the first request would import lazily (the URLconf and every
-    view module it names), so it is loaded before tune_gc() freezes it."""
+    view module it names, and the OpenAI SDK the first reply uses), so it is
+    loaded before tune_gc() freezes it, and not on the event loop: the SDK's
+    ~1 s of imports stalled every socket of a new web process at its first
+    streamed reply (bench/README.md, "Streaming, 2026-12-07 (07:01–…)")."""
     from django.urls import get_resolver
 
+    from chat.llm.openai_provider import preload
+
     get_resolver().url_patterns  # noqa: B018  (evaluating it imports the views)
+    preload()

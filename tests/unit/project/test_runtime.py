@@ -58,6 +58,32 @@ def test_the_asgi_application_starts_with_the_tuning():
     assert out.stdout.strip() == "(30000, 20, 20)"
 
 
+def test_the_openai_sdk_is_loaded_and_frozen_at_start_up_not_at_the_first_reply():
+    # Imported lazily, the SDK's ~1 s of imports ran on the event loop at a new
+    # process's first streamed reply, while every socket of the process waited.
+    code = (
+        "import gc, sys, time, asyncio, project.asgi\n"
+        "for name in ('openai', 'openai.types.chat', 'aiohttp', 'h11', 'anyio'):\n"
+        "    assert name in sys.modules, name\n"
+        "import openai\n"
+        "ids = {id(o) for o in gc.get_objects()}\n"
+        "assert id(openai.AsyncOpenAI) not in ids, 'the SDK is not frozen'\n"
+        "from chat.llm.openai_provider import OpenAIProvider\n"
+        "async def first_client():\n"
+        "    provider = OpenAIProvider(api_key='k', base_url='http://127.0.0.1:9/v1', model='m', embedding_model='e')\n"
+        "    started = time.thread_time()\n"
+        "    provider.client()\n"
+        "    return time.thread_time() - started\n"
+        "print(round(asyncio.run(first_client()) * 1000, 1))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "project.settings"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    # The event loop's first client: no imports and no CA bundle left to load
+    # (a few ms on a loaded machine; ~150 ms before).
+    assert float(out.stdout.strip()) < 40, out.stdout
+
+
 def test_collections_are_timed_into_the_gc_pause_histogram(restore_gc):
     from project import metrics
 
