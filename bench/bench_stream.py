@@ -28,7 +28,6 @@ import re
 import gc
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -723,7 +722,6 @@ async def start_web_process(server: str, args, env: dict, upstream_url: str, res
 
 
 async def main_async(args) -> int:
-    env_file = None
     if args.pin:
         # Before anything is started: MariaDB, Redis (when private), the upstream
         # and this bench's clients inherit it; the web processes and the relay get theirs.
