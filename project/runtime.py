@@ -69,7 +69,7 @@ def warm_up() -> None:
     view module it names, and the OpenAI SDK the first reply uses), so it is
     loaded before tune_gc() freezes it, and not on the event loop: the SDK's
     ~1 s of imports stalled every socket of a new web process at its first
-    streamed reply (bench/README.md, "Streaming, 2026-12-07 (07:01–…)")."""
+    streamed reply (bench/README.md, "Streaming, 2026-12-07 (07:01–08:05)")."""
     from django.urls import get_resolver
 
     from chat.llm.openai_provider import preload
