@@ -206,7 +206,6 @@ def preload() -> None:
     from openai import AsyncOpenAI, DefaultAioHttpClient
     from openai.types.chat import ChatCompletion  # noqa: F401  (complete_json's answer type)
 
-    _http_response_type()
     AsyncOpenAI(api_key="preload", base_url="http://127.0.0.1:9/v1",
                 http_client=DefaultAioHttpClient(verify=_tls_context()))
 
