@@ -57,7 +57,9 @@ class Outbox:
     (the first offset, the texts concatenated: CONTRACT-compliant), so the
     frame rate grows with conversations, not tokens. Any other frame is sent
     at the next loop iteration with everything queued before it, in order. And
-    a slow staff socket delays only itself: the hub never awaits its writes."""
+    a slow staff socket delays only itself: the hub never awaits its writes,
+    and a long window goes out in slices of `DRAIN_SLICE` with the loop's
+    other callbacks in between."""
 
     __slots__ = ("send_text", "window", "frames", "last_delta", "task", "wake", "urgent", "closed")
 
@@ -110,11 +112,18 @@ class Outbox:
                     timer.cancel()
                     self.wake = None
                 self.urgent = False
+                yield_at = time.perf_counter() + DRAIN_SLICE
                 while self.frames and not self.closed:
                     key, frame = self.frames.popleft()
                     if self.last_delta.get(key) is frame:
                         del self.last_delta[key]
                     await self.send_text(orjson.dumps(frame).decode())
+                    if time.perf_counter() >= yield_at:
+                        # A socket's send returns without suspending while its buffer has
+                        # room, so a window of 150 conversations' deltas would otherwise be
+                        # one 5-ms callback that every lead's next token waits behind.
+                        await asyncio.sleep(0)
+                        yield_at = time.perf_counter() + DRAIN_SLICE
         except Exception as exc:  # noqa: BLE001 - a socket closing under us: nothing left to send it
             log.info("outbox_send_failed", error=str(exc))
             self.close()
@@ -127,6 +136,11 @@ class Outbox:
         self.last_delta.clear()
         if self.wake is not None and not self.wake.done():
             self.wake.set_result(None)
+
+
+# How long a staff outbox writes before it lets the loop run other callbacks
+# (the leads' tokens) again.
+DRAIN_SLICE = 0.0005
 
 
 def _resolve(future: asyncio.Future) -> None:

@@ -230,3 +230,43 @@ async def test_deltas_batched_by_another_process_skip_the_staff_window():
     await asyncio.sleep(0.01)
     assert socket.sent[-1] == {"type": "turn.delta", "turn": "t1", "offset": 0, "text": "Hola", "conversation": "c1"}
     outbox.close()
+
+
+async def test_a_long_staff_window_is_written_in_slices_so_the_leads_tokens_are_not_held_up():
+    """A monitor watching hundreds of streaming conversations gets one frame
+    per conversation per window; written in one go, that is milliseconds in
+    which no lead's token is read or sent."""
+    import asyncio
+    import time
+
+    from chat import hub
+    from chat.hub import Outbox
+
+    loop = asyncio.get_running_loop()
+    sent: list[dict] = []
+    seen_mid_drain: list[int] = []
+
+    async def busy_socket(text):
+        # Like a socket with room in its buffer: the write costs CPU and never suspends.
+        until = time.perf_counter() + 0.0002
+        while time.perf_counter() < until:
+            pass
+        sent.append(json.loads(text))
+        if len(sent) == 5:
+            # A lead's token arrives while the window is being written.
+            loop.call_soon(lambda: seen_mid_drain.append(len(sent)))
+
+    outbox = Outbox(busy_socket, window=0.0)
+    conversations = [f"c{i}" for i in range(60)]
+    for c in conversations:
+        outbox.put(c, {"type": "turn.delta", "turn": f"t-{c}", "offset": 0, "text": "Ho", "conversation": c})
+        outbox.put(c, {"type": "turn.delta", "turn": f"t-{c}", "offset": 2, "text": "la", "conversation": c})
+    for _ in range(200):
+        if len(sent) == len(conversations):
+            break
+        await asyncio.sleep(0.005)
+    # Every conversation's window in one frame, in order...
+    assert [(f["conversation"], f["offset"], f["text"]) for f in sent] == [(c, 0, "Hola") for c in conversations]
+    # ...and the token ran between two slices of the window, not after all of it.
+    assert seen_mid_drain and seen_mid_drain[0] <= 5 + int(hub.DRAIN_SLICE / 0.0002) + 2
+    outbox.close()
