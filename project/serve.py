@@ -54,7 +54,9 @@ def command(server: str, *, host: str, port: int, extra: list[str] | None = None
             raise SystemExit(f"ASGI_LOOP must be one of {', '.join(LOOPS)}, not {loop!r}")
         args = [sys.executable, "-m", "uvicorn", "--host", host, "--port", str(port),
                 "--proxy-headers", "--forwarded-allow-ips", os.environ.get("FORWARDED_ALLOW_IPS", "*"),
-                "--http", "httptools", "--ws", "websockets-sansio", "--loop", loop, "--lifespan", "off",
+                # websockets-sansio, less the handshake's response that it keeps per socket.
+                "--http", "httptools", "--ws", "project.ws_protocol:LeanWebSocketsProtocol", "--loop", loop,
+                "--lifespan", "off",
                 "--ws-max-size", max_bytes, "--ws-per-message-deflate", "false",
                 "--ws-ping-interval", "20", "--ws-ping-timeout", "30",
                 "--timeout-graceful-shutdown", "10", "--no-server-header", "--no-access-log",

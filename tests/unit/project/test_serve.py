@@ -18,7 +18,7 @@ def test_uvicorn_is_the_default_with_the_production_flags(monkeypatch):
     args = command("uvicorn", host="0.0.0.0", port=8000)
     assert args[1:3] == ["-m", "uvicorn"] and args[-1] == "project.asgi:application"
     joined = " ".join(args)
-    assert "--ws websockets-sansio" in joined and "--http httptools" in joined and "--proxy-headers" in joined
+    assert "--ws project.ws_protocol:LeanWebSocketsProtocol" in joined and "--http httptools" in joined and "--proxy-headers" in joined
     assert "--ws-max-size 1048576" in joined and "--ws-ping-interval 20" in joined
     assert "--lifespan off" in joined and "--no-access-log" in joined
     assert "--loop uvloop" in joined
