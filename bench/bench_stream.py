@@ -5,7 +5,9 @@ tok/s with 120-token replies, one Markezy web process (uvicorn, the image's defa
 OpenAI endpoint, and the plain websockets relay as the baseline. Then, for
 each concurrency level, N leads open widget sessions and sockets at once,
 each streams its assistant reply, and (optionally) one staff monitor watches
-every conversation. It prints, per scenario:
+every conversation (in a client process of its own, as a staff member's
+browser is not the leads': `--monitor-client inline` puts it on the leads'
+event loop, where its frames delay their receipts). It prints, per scenario:
 
 - added latency per token (upstream write → client receipt): p50/p95/p99,
   for Markezy and for the baseline relay measured in the same run, and the ratio;
@@ -27,6 +29,7 @@ import random
 import re
 import gc
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -129,30 +132,23 @@ class Stream:
                 self.samples.append((written_us, (now_ns / 1000 - written_us) / 1000))
 
 
-async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_token: str | None,
-                            spread_s: float = 0.0, monitor_ws_base: str | None = None, on_measure=None,
-                            lead_ws_bases: list[str] | None = None) -> dict:
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=50)) as client:
-        sessions = await asyncio.gather(*(
-            client.post(base + "/api/v1/widget/sessions", json={"key": key}, headers={"Origin": ORIGIN}) for _ in range(n)
-        ))
-    sessions = [s.json() for s in sessions]
-    monitor_streams: dict[tuple[str, str, int], int] = {}
-    monitor_stats = {"gaps": 0, "duplicates": 0}
-    monitor_task = None
-    monitor_ready = asyncio.Event()
-    monitor_texts: dict[str, str] = {}
+async def monitor_client_run(url: str, token: str, conversations: list[str], on_ready, stop: asyncio.Event) -> dict:
+    """One staff monitor subscribed to every conversation: when it received
+    the end of each turn's text so far (for the monitor's lag), and its gaps
+    and duplicates. Runs until `stop` is set."""
+    streams: dict[tuple[str, str, int], int] = {}
+    stats = {"gaps": 0, "duplicates": 0}
+    texts: dict[tuple[str, str], str] = {}
+    ws = await websockets.connect(url, max_size=2**24, max_queue=None, compression=OFFER)
+    await ws.send(json.dumps({"type": "auth", "token": token}))
+    for conversation in conversations:
+        await ws.send(json.dumps({"type": "subscribe", "conversation": conversation}))
+    # A subscription is live once its replay is sent, which the presence frame that
+    # follows it tells (every subscribe announces the watcher). Measuring before all
+    # were live counted a late subscription's catch-up as the lag of live delivery.
+    subscribing = set(conversations)
 
-    async def monitor() -> None:
-        ws = await websockets.connect((monitor_ws_base or ws_base) + "/ws/v1/monitor", max_size=2**24, max_queue=None,
-                                      compression=OFFER)
-        await ws.send(json.dumps({"type": "auth", "token": monitor_token}))
-        for s in sessions:
-            await ws.send(json.dumps({"type": "subscribe", "conversation": s["conversation"]}))
-        # A subscription is live once its replay is sent, which the presence frame that
-        # follows it tells (every subscribe announces the watcher). Measuring before all
-        # were live counted a late subscription's catch-up as the lag of live delivery.
-        subscribing = {s["conversation"] for s in sessions}
+    async def read() -> None:
         try:
             async for raw in ws:
                 now = time.time_ns()
@@ -160,25 +156,78 @@ async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_t
                 if frame.get("type") == "presence" and subscribing:
                     subscribing.discard(frame.get("conversation"))
                     if not subscribing:
-                        monitor_ready.set()
+                        on_ready()
                 if frame.get("type") != "turn.delta":
                     continue
                 conv = frame["conversation"]
                 key = (conv, frame["turn"])
-                have = monitor_texts.get(key, "")
+                have = texts.get(key, "")
                 if frame["offset"] > len(have):
-                    monitor_stats["gaps"] += 1
+                    stats["gaps"] += 1
                 elif frame["offset"] + len(frame["text"]) <= len(have):
-                    monitor_stats["duplicates"] += 1
+                    stats["duplicates"] += 1
                     continue
-                monitor_texts[key] = have[: frame["offset"]] + frame["text"]
-                monitor_streams[(conv, frame["turn"], frame["offset"] + len(frame["text"]))] = now
+                texts[key] = have[: frame["offset"]] + frame["text"]
+                streams[(conv, frame["turn"], frame["offset"] + len(frame["text"]))] = now
         except websockets.ConnectionClosed:
             pass
 
-    if monitor_token:
-        monitor_task = asyncio.create_task(monitor())
+    reader = asyncio.create_task(read())
+    await stop.wait()
+    reader.cancel()
+    await ws.close()
+    return {"streams": [(*key, t) for key, t in streams.items()], **stats}
+
+
+def monitor_client_process(url: str, token: str, conversations: list[str], conn) -> None:
+    """monitor_client_run in a process of its own, told to stop through `conn`,
+    which then carries its figures back."""
+    gc.disable()  # as the leads' clients while they measure (bench/collector.py); it lives for one scenario
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        waiting = loop.run_in_executor(None, conn.recv)
+        waiting.add_done_callback(lambda _: stop.set())
+        result = await monitor_client_run(url, token, conversations, lambda: conn.send("ready"), stop)
+        conn.send({**result, "cpu_s": time.process_time()})
+
+    asyncio.run(main())
+
+
+async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_token: str | None,
+                            spread_s: float = 0.0, monitor_ws_base: str | None = None, on_measure=None,
+                            lead_ws_bases: list[str] | None = None, monitor_client: str = "process") -> dict:
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=50)) as client:
+        sessions = await asyncio.gather(*(
+            client.post(base + "/api/v1/widget/sessions", json={"key": key}, headers={"Origin": ORIGIN}) for _ in range(n)
+        ))
+    sessions = [s.json() for s in sessions]
+    monitor_task = None
+    monitor_ready = asyncio.Event()
+
+    monitor_proc = None
+    monitor_conn = None
+    monitor_url = (monitor_ws_base or ws_base) + "/ws/v1/monitor"
+    conversations = [s["conversation"] for s in sessions]
+    if monitor_token and monitor_client == "inline":
+        stop = asyncio.Event()
+        monitor_task = asyncio.create_task(monitor_client_run(monitor_url, monitor_token, conversations,
+                                                              monitor_ready.set, stop))
         await asyncio.wait_for(monitor_ready.wait(), 60)
+        await asyncio.sleep(1)
+    elif monitor_token:
+        # A staff member's browser is not the leads' one: on this process's loop, each
+        # 40-ms window's burst of ~150 monitor frames delayed every lead's receipts too.
+        ctx = multiprocessing.get_context("spawn")
+        monitor_conn, child = ctx.Pipe()
+        monitor_proc = ctx.Process(target=monitor_client_process, args=(monitor_url, monitor_token, conversations, child),
+                                   daemon=True)
+        monitor_proc.start()
+        loop = asyncio.get_running_loop()
+        if not await loop.run_in_executor(None, monitor_conn.poll, 60):
+            raise RuntimeError("the monitor client's subscriptions did not all go live within 60 s")
+        assert monitor_conn.recv() == "ready"
         await asyncio.sleep(1)
 
     streams: dict[str, Stream] = {}
@@ -249,9 +298,18 @@ async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_t
     started = time.monotonic()
     await asyncio.gather(*(lead_or_count(s) for s in sessions))
     elapsed = time.monotonic() - started
+    monitor_result = {"streams": [], "gaps": 0, "duplicates": 0}
     if monitor_task:
         await asyncio.sleep(0.5)
-        monitor_task.cancel()
+        stop.set()
+        monitor_result = await monitor_task
+    elif monitor_proc is not None:
+        await asyncio.sleep(0.5)
+        monitor_conn.send("stop")
+        monitor_result = await asyncio.get_running_loop().run_in_executor(None, monitor_conn.recv)
+        monitor_proc.join(10)
+    monitor_streams = {(conv, turn, end): t for conv, turn, end, t in monitor_result["streams"]}
+    monitor_stats = monitor_result
     lags = [lag for s in streams.values() for lag in s.lags_ms]
     monitor_lag = []
     by_conv: dict[str, list[tuple[int, int]]] = {}
@@ -284,6 +342,8 @@ async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_t
         "monitor_lag_ms": monitor_lag,
         "monitor_gaps": monitor_stats["gaps"],
         "monitor_duplicates": monitor_stats["duplicates"],
+        "monitor_client": monitor_client if monitor_token else None,
+        "monitor_client_cpu_s": monitor_stats.get("cpu_s"),
         # --timeline: every token's (upstream write µs, lag ms), and each lead's send and turn.completed.
         "timeline": {"tokens": [t for s in streams.values() for t in s.samples],
                      "sent_ns": [s.sent_ns for s in streams.values() if s.sent_ns],
@@ -587,7 +647,10 @@ def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
     if result.get("monitor_lag_ms"):
         m = result["monitor_lag_ms"]
         lines.append(f"  monitor lag behind lead (ms) p50 {pct(m, 50):.1f}  p95 {pct(m, 95):.1f}  max {max(m):.1f}"
-                     f"  gaps {result['monitor_gaps']}  duplicates {result['monitor_duplicates']}")
+                     f"  gaps {result['monitor_gaps']}  duplicates {result['monitor_duplicates']}"
+                     + (f"  (its client: a process of its own, {result['monitor_client_cpu_s']:.1f} s of CPU)"
+                        if result.get("monitor_client_cpu_s") is not None else
+                        "  (its client: on the leads' event loop)" if result.get("monitor_client") == "inline" else ""))
     lines.append(f"  web process: CPU {result['cpu_s']:.1f} s over {result['elapsed_s']:.1f} s "
                  f"({result.get('cpu_measured_s', float('nan')):.1f} s in the measured phase, "
                  f"{result.get('cpu_measured_sys_s', float('nan')):.1f} s of it in the kernel"
@@ -835,7 +898,8 @@ async def main_async(args) -> int:
                         with ClientCollector(enabled=args.client_gc) as collector:
                             result = await run_service_leads(base, ws_base, seed["widget_key"], n,
                                                              token if with_monitor else None, spread_s,
-                                                             monitor_ws_base, on_measure, lead_ws_bases)
+                                                             monitor_ws_base, on_measure, lead_ws_bases,
+                                                             monitor_client=args.monitor_client)
                         result["client_gc"] = collector.summary()
                         cpu1 = proc.cpu_times()
                         counts1 = service_counts()
@@ -941,6 +1005,9 @@ def main() -> None:
                         help=f"ASGI servers to measure one after another in the same run (same baseline): "
                              f"{', '.join(sorted(SERVERS))}; SERVER@DIR runs the web process from another checkout")
     parser.add_argument("--repeat", type=int, default=1, help="measure the servers this many times, alternating")
+    parser.add_argument("--monitor-client", choices=("process", "inline"), default="process",
+                        help="where the bench's staff monitor runs: a process of its own (default), or on the leads' "
+                             "event loop, where its frames delay the leads' receipts (the bench until 2026-12-07)")
     parser.add_argument("--monitor-remote", action="store_true",
                         help="connect the staff monitor to a second web process (the hub's cross-process path)")
     parser.add_argument("--syscalls", action="store_true",
