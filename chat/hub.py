@@ -121,7 +121,7 @@ class Outbox:
                     if time.perf_counter() >= yield_at:
                         # A socket's send returns without suspending while its buffer has
                         # room, so a window of 150 conversations' deltas would otherwise be
-                        # one 5-ms callback that every lead's next token waits behind.
+                        # one callback of up to 2 ms that every lead's next token waits behind.
                         await asyncio.sleep(0)
                         yield_at = time.perf_counter() + DRAIN_SLICE
         except Exception as exc:  # noqa: BLE001 - a socket closing under us: nothing left to send it

@@ -54,7 +54,7 @@ def command(server: str, *, host: str, port: int, extra: list[str] | None = None
             raise SystemExit(f"ASGI_LOOP must be one of {', '.join(LOOPS)}, not {loop!r}")
         args = [sys.executable, "-m", "uvicorn", "--host", host, "--port", str(port),
                 "--proxy-headers", "--forwarded-allow-ips", os.environ.get("FORWARDED_ALLOW_IPS", "*"),
-                # websockets-sansio, less the handshake's response that it keeps per socket.
+                # websockets-sansio, less the handshake's copies it keeps per socket (project/ws_protocol.py).
                 "--http", "httptools", "--ws", "project.ws_protocol:LeanWebSocketsProtocol", "--loop", loop,
                 "--lifespan", "off",
                 "--ws-max-size", max_bytes, "--ws-per-message-deflate", "false",
