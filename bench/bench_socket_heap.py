@@ -55,13 +55,12 @@ class Socket(_JsonSocket):
     headers_cleared = True
 
     async def authenticate(self, frame: dict) -> None:
-        if Socket.headers_cleared:
-            self._authenticated()
-        else:
-            self.authenticated = True
-            self._auth_timer.cancel()
-            self._auth_timer = None
+        self._authenticated()
         await self.send_json({"type": "ready"})
+
+    def _forget_handshake_headers(self) -> None:
+        if Socket.headers_cleared:
+            super()._forget_handshake_headers()
 
 
 async def measure(protocol, *, sockets: int, clear_headers: bool) -> float:

@@ -309,7 +309,6 @@ async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_t
         monitor_result = await asyncio.get_running_loop().run_in_executor(None, monitor_conn.recv)
         monitor_proc.join(10)
     monitor_streams = {(conv, turn, end): t for conv, turn, end, t in monitor_result["streams"]}
-    monitor_stats = monitor_result
     lags = [lag for s in streams.values() for lag in s.lags_ms]
     monitor_lag = []
     by_conv: dict[str, list[tuple[int, int]]] = {}
@@ -340,10 +339,10 @@ async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_t
         "mismatched": sum(1 for s in streams.values() if s.completed is None or s.completed != s.text),
         "closed": closed,
         "monitor_lag_ms": monitor_lag,
-        "monitor_gaps": monitor_stats["gaps"],
-        "monitor_duplicates": monitor_stats["duplicates"],
+        "monitor_gaps": monitor_result["gaps"],
+        "monitor_duplicates": monitor_result["duplicates"],
         "monitor_client": monitor_client if monitor_token else None,
-        "monitor_client_cpu_s": monitor_stats.get("cpu_s"),
+        "monitor_client_cpu_s": monitor_result.get("cpu_s"),
         # --timeline: every token's (upstream write µs, lag ms), and each lead's send and turn.completed.
         "timeline": {"tokens": [t for s in streams.values() for t in s.samples],
                      "sent_ns": [s.sent_ns for s in streams.values() if s.sent_ns],

@@ -170,6 +170,9 @@ class _JsonSocket(AsyncWebsocketConsumer):
         if self._auth_timer is not None:
             self._auth_timer.cancel()
             self._auth_timer = None
+        self._forget_handshake_headers()
+
+    def _forget_handshake_headers(self) -> None:
         # The handshake's headers are read at connect and authentication only. The
         # list is also the server's (Channels' routing copies the scope dict, not
         # its values), so emptied in place it is ~2.5 KB less that every idle
