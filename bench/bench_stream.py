@@ -197,7 +197,8 @@ def monitor_client_process(url: str, token: str, conversations: list[str], conn)
 
 async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_token: str | None,
                             spread_s: float = 0.0, monitor_ws_base: str | None = None, on_measure=None,
-                            lead_ws_bases: list[str] | None = None, monitor_client: str = "process") -> dict:
+                            lead_ws_bases: list[str] | None = None, monitor_client: str = "process",
+                            think_s: float = 0.0) -> dict:
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=50)) as client:
         sessions = await asyncio.gather(*(
             client.post(base + "/api/v1/widget/sessions", json={"key": key}, headers={"Origin": ORIGIN}) for _ in range(n)
@@ -254,6 +255,10 @@ async def run_service_leads(base: str, ws_base: str, key: str, n: int, monitor_t
                 on_measure()
             all_connected.set()
         await all_connected.wait()
+        if think_s:
+            # A lead reads the opening and types: longer than a client's idle keep-alive, the
+            # service's upstream connections are gone by then unless it keeps them (--think).
+            await asyncio.sleep(think_s)
         if spread_s:
             # Leads do not all type at the same instant: arrivals spread over one reply's length.
             await asyncio.sleep(rng.uniform(0, spread_s))
@@ -522,8 +527,15 @@ def service_counts() -> dict[str, int]:
     for name, stats in client.info("commandstats").items():
         counts[f"redis:{name.removeprefix('cmdstat_')}"] = int(stats["calls"])
     client.close()
+    if UPSTREAM_URL:
+        # The upstream's requests and the connections they came on (bench/upstream.py).
+        for name, value in httpx.get(UPSTREAM_URL + "/_stats", verify=False, timeout=10).json().items():
+            counts[f"upstream:{name}"] = int(value)
     # Our own two reads above count once each; the bench subtracts nothing else.
     return counts
+
+
+UPSTREAM_URL: str | None = None  # set once the upstream runs
 
 
 def reset_llm_quota() -> None:
@@ -698,6 +710,10 @@ def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
         lines.append("  per turn: Redis commands {:.1f} ({})".format(
             sum(redis_cmds.values()) / turns,
             ", ".join(f"{k} {v / turns:.1f}" for k, v in sorted(redis_cmds.items(), key=lambda kv: -kv[1]))))
+        upstream = {k[9:]: v for k, v in counts.items() if k.startswith("upstream:")}
+        if upstream.get("requests"):
+            lines.append("  upstream: {} requests on {} new connections in the measured phase".format(
+                upstream["requests"], upstream.get("connections", 0)))
     sys_counts = result.get("syscalls")
     if sys_counts:
         lines.append("  per relayed token: {:.1f} syscalls, {:.2f} context switches (web process, perf stat)".format(
@@ -801,18 +817,28 @@ async def main_async(args) -> int:
         subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env={**os.environ, **env}, check=True)
         seed = json.loads(subprocess.run([PY, "manage.py", "seed_demo", "--json", "--origin", ORIGIN], cwd=ROOT,
                                          env={**os.environ, **env}, check=True, capture_output=True, text=True).stdout)
+        results_dir = ROOT / "bench" / "results"
+        results_dir.mkdir(exist_ok=True)
+        tls_args = []
+        if args.upstream_tls:
+            from bench.tls import self_signed
+
+            cert, key = self_signed(results_dir / "tls")
+            tls_args = ["--tls-cert", str(cert), "--tls-key", str(key)]
+            # The web processes and the relay trust it as OpenAI's CA (the HTTP libraries read SSL_CERT_FILE).
+            env["SSL_CERT_FILE"] = str(cert)
         upstream, upstream_url = spawn([PY, "bench/upstream.py", "--tokens-per-second", str(args.rate),
-                                        "--reply-tokens", str(args.tokens), "--ttft-ms", str(args.ttft)])
+                                        "--reply-tokens", str(args.tokens), "--ttft-ms", str(args.ttft), *tls_args])
         procs.append(upstream)
-        relay, relay_url = spawn([PY, "bench/relay_baseline.py", "--upstream", upstream_url],
+        global UPSTREAM_URL
+        UPSTREAM_URL = upstream_url
+        relay, relay_url = spawn([PY, "bench/relay_baseline.py", "--upstream", upstream_url], env=env,
                                  cpus=args.pin[0] if args.pin else None)
         procs.append(relay)
         relay_proc = psutil.Process(relay.pid)
-        results_dir = ROOT / "bench" / "results"
-        results_dir.mkdir(exist_ok=True)
         report = [f"# Markezy streaming benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
                   f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
-                  f"upstream {args.rate:g} tok/s, {args.tokens}-token replies, TTFT {args.ttft:g} ms; "
+                  f"upstream {'(HTTPS) ' if args.upstream_tls else ''}{args.rate:g} tok/s, {args.tokens}-token replies, TTFT {args.ttft:g} ms; "
                   f"{args.web_processes} web process(es) per server; servers: {', '.join(args.servers)}"
                   + (f"; pinned: web and relay on CPU {','.join(map(str, sorted(args.pin[0])))}, the rest on "
                      f"{','.join(map(str, sorted(args.pin[1])))}" if args.pin else "")]
@@ -898,7 +924,8 @@ async def main_async(args) -> int:
                             result = await run_service_leads(base, ws_base, seed["widget_key"], n,
                                                              token if with_monitor else None, spread_s,
                                                              monitor_ws_base, on_measure, lead_ws_bases,
-                                                             monitor_client=args.monitor_client)
+                                                             monitor_client=args.monitor_client,
+                                                             think_s=args.think)
                         result["client_gc"] = collector.summary()
                         cpu1 = proc.cpu_times()
                         counts1 = service_counts()
@@ -990,6 +1017,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=60)
     parser.add_argument("--tokens", type=int, default=120)
     parser.add_argument("--ttft", type=float, default=200)
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="seconds each lead waits after every lead has its opening reply before sending its "
+                             "message (in the measured phase; the CPU per token does not count waiting)")
+    parser.add_argument("--upstream-tls", action="store_true",
+                        help="the upstream speaks HTTPS (a self-signed certificate the web processes and the relay "
+                             "trust), as OpenAI does: a new upstream connection then costs a TLS handshake")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--no-monitor", action="store_true")
     parser.add_argument("--no-burst", action="store_true", help="skip the burst-arrival scenarios")

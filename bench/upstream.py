@@ -7,6 +7,7 @@ to the socket (` 1732451234123456`), so a client anywhere downstream on this
 machine can compute how long that token took to reach it.
 
     python bench/upstream.py --port 0 --tokens-per-second 60 --reply-tokens 120 --ttft-ms 200
+    python bench/upstream.py ... --tls-cert CERT --tls-key KEY     # HTTPS, as OpenAI (bench/tls.py)
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import ssl
 import time
 import uuid
 
@@ -28,8 +30,17 @@ def _chunk(cid: str, created: int, model: str, delta: dict, finish: str | None =
 
 def make_app(*, tokens_per_second: float, reply_tokens: int, ttft_ms: float) -> web.Application:
     interval = 1.0 / tokens_per_second
+    # Requests, and the connections they came on (a new client address and port is a new
+    # connection): what a client's connection pooling saves, read at GET /v1/_stats.
+    stats = {"requests": 0, "connections": 0}
+    peers: set = set()
 
     async def completions(request: web.Request) -> web.StreamResponse:
+        stats["requests"] += 1
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        if peer not in peers:
+            peers.add(peer)
+            stats["connections"] += 1
         body = await request.json()
         model = body.get("model", "bench-model")
         cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
@@ -60,8 +71,12 @@ def make_app(*, tokens_per_second: float, reply_tokens: int, ttft_ms: float) -> 
         await response.write_eof()
         return response
 
+    async def stats_get(request: web.Request) -> web.Response:
+        return web.json_response(stats)
+
     app = web.Application()
     app.router.add_post("/v1/chat/completions", completions)
+    app.router.add_get("/v1/_stats", stats_get)
     return app
 
 
@@ -71,16 +86,22 @@ def main() -> None:
     parser.add_argument("--tokens-per-second", type=float, default=60)
     parser.add_argument("--reply-tokens", type=int, default=120)
     parser.add_argument("--ttft-ms", type=float, default=200)
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
     args = parser.parse_args()
+    tls = None
+    if args.tls_cert:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
 
     async def run() -> None:
         runner = web.AppRunner(make_app(tokens_per_second=args.tokens_per_second, reply_tokens=args.reply_tokens,
                                         ttft_ms=args.ttft_ms), access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", args.port, backlog=2048)
+        site = web.TCPSite(runner, "127.0.0.1", args.port, backlog=2048, ssl_context=tls)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]
-        print(f"http://127.0.0.1:{port}/v1", flush=True)
+        print(f"{'https' if tls else 'http'}://127.0.0.1:{port}/v1", flush=True)
         await asyncio.Event().wait()
 
     asyncio.run(run())

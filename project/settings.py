@@ -243,6 +243,8 @@ OPENAI_EMBEDDING_MODEL = env_str("OPENAI_EMBEDDING_MODEL", "text-embedding-3-sma
 OPENAI_TIMEOUT = float(env_str("OPENAI_TIMEOUT", "30"))
 OPENAI_FIRST_TOKEN_TIMEOUT = float(env_str("OPENAI_FIRST_TOKEN_TIMEOUT", "10"))
 OPENAI_MAX_RETRIES = env_int("OPENAI_MAX_RETRIES", 2)
+# How long an idle upstream connection is kept for the next request (the SDK's default is 5 s).
+OPENAI_KEEPALIVE_SECONDS = float(env_str("OPENAI_KEEPALIVE_SECONDS", "60"))
 
 QDRANT_URL = env_str("QDRANT_URL")
 QDRANT_API_KEY = env_str("QDRANT_API_KEY")

@@ -128,10 +128,44 @@ class _SSEStream(LLMStream):
         if self._done:
             return
         self._done = True
+        if self._finished and not self._at_eof():
+            # [DONE] is the last event, but the body's end (the chunked terminator)
+            # often comes in a read of its own. Closed before it, aiohttp drops the
+            # connection instead of pooling it, and the next turn opens a new one
+            # (against OpenAI a TLS handshake on this loop). It is read in the
+            # background: the turn's completion does not wait for it.
+            task = asyncio.get_running_loop().create_task(self._drain_then_close())
+            _draining.add(task)
+            task.add_done_callback(_draining.discard)
+            return
+        await self._close()
+
+    def _at_eof(self) -> bool:
+        content = getattr(self._chunks, "content", None)
+        return content is not None and content.at_eof()
+
+    async def _drain_then_close(self) -> None:
+        try:
+            async with asyncio.timeout(DRAIN_SECONDS):
+                async for _ in self._chunks:
+                    pass
+        except TimeoutError:
+            pass
+        except Exception:  # noqa: BLE001 - a broken connection is closed below either way
+            pass
+        await self._close()
+
+    async def _close(self) -> None:
         try:
             await self._response.aclose()
         except Exception:  # noqa: BLE001 - closing a broken connection
             pass
+
+
+# How long a finished stream's end may take to arrive before its connection is closed instead of pooled.
+DRAIN_SECONDS = 2.0
+# Finished streams whose end is still being read (the loop keeps only weak references to tasks).
+_draining: set[asyncio.Task] = set()
 
 
 class _Reads:
@@ -142,16 +176,16 @@ class _Reads:
     transport's): ~19 µs of CPU per token at 50 streams (bench/README.md).
     aiohttp still applies the read timeout and raises on a cut connection."""
 
-    __slots__ = ("_content",)
+    __slots__ = ("content",)
 
     def __init__(self, content):
-        self._content = content
+        self.content = content
 
     def __aiter__(self):
         return self
 
     async def __anext__(self) -> bytes:
-        chunk = await self._content.readany()
+        chunk = await self.content.readany()
         if not chunk:
             raise StopAsyncIteration
         return chunk
@@ -214,7 +248,8 @@ class OpenAIProvider(LLMProvider):
     name = "openai"
 
     def __init__(self, *, api_key: str, base_url: str | None, model: str, embedding_model: str,
-                 timeout: float = 30.0, first_token_timeout: float = 10.0, max_retries: int = 2):
+                 timeout: float = 30.0, first_token_timeout: float = 10.0, max_retries: int = 2,
+                 keepalive: float = 60.0):
         self.api_key = api_key
         self.base_url = base_url
         self.model = model
@@ -222,6 +257,7 @@ class OpenAIProvider(LLMProvider):
         self.timeout = timeout
         self.first_token_timeout = first_token_timeout
         self.max_retries = max_retries
+        self.keepalive = keepalive
         self._clients: dict[int, object] = {}
 
     def client(self):
@@ -233,9 +269,24 @@ class OpenAIProvider(LLMProvider):
         if client is None:
             client = AsyncOpenAI(api_key=self.api_key, base_url=self.base_url, max_retries=self.max_retries,
                                  timeout=self.timeout,
-                                 http_client=DefaultAioHttpClient(timeout=self.timeout, verify=_tls_context()))
+                                 http_client=DefaultAioHttpClient(timeout=self.timeout, verify=_tls_context(),
+                                                                  limits=self._limits()))
             self._clients[id(loop)] = client
         return client
+
+    def _limits(self):
+        """The SDK's connection limits with a longer keep-alive. Its default
+        keeps an idle upstream connection 5 s; a lead reads a reply and types
+        the next message for longer than that, so nearly every turn opened a
+        new connection (against OpenAI a TLS handshake, on the event loop that
+        streams every token). An idle connection the server has closed
+        meanwhile is dropped by the pool, or fails before the first byte and
+        is retried by the SDK (`max_retries`)."""
+        import httpx2
+        from openai import DEFAULT_CONNECTION_LIMITS as sdk
+
+        return httpx2.Limits(max_connections=sdk.max_connections,
+                             max_keepalive_connections=sdk.max_keepalive_connections, keepalive_expiry=self.keepalive)
 
     async def aclose(self) -> None:
         """Close this loop's HTTP session (tests and orderly shutdown)."""

@@ -62,5 +62,6 @@ def provider_for_agency(agency_settings: dict | None = None) -> LLMProvider:
             model=agency_settings.get("openai_model") or settings.OPENAI_MODEL,
             embedding_model=settings.OPENAI_EMBEDDING_MODEL, timeout=settings.OPENAI_TIMEOUT,
             first_token_timeout=settings.OPENAI_FIRST_TOKEN_TIMEOUT, max_retries=settings.OPENAI_MAX_RETRIES,
+            keepalive=settings.OPENAI_KEEPALIVE_SECONDS,
         )
     return llm_registry.get("offline")

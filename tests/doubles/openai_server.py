@@ -63,6 +63,9 @@ class DoubleState:
     disconnects: int = 0
     # Compress streamed bodies when the client accepts it (a proxy in front of the API may).
     compress_streams: bool = False
+    # Seconds between `data: [DONE]` and the body's end (the chunked terminator): 0 sends
+    # them back to back, as the API usually does; a pause makes the end a read of its own.
+    end_delay: float = 0.0
 
 
 def _words(text: str) -> list[str]:
@@ -117,7 +120,9 @@ def make_app(state: DoubleState) -> web.Application:
         if not header.startswith("Bearer ") or len(header) <= 7:
             return None, error(401, "Incorrect API key provided.", "invalid_api_key")
         body = await request.json()
-        state.requests.append({"path": request.path, "body": body, "headers": dict(request.headers)})
+        # `peer` (the client's address and port) tells which TCP connection a request came on.
+        state.requests.append({"path": request.path, "body": body, "headers": dict(request.headers),
+                               "peer": request.transport.get_extra_info("peername") if request.transport else None})
         return body, None
 
     async def completions(request: web.Request) -> web.StreamResponse:
@@ -206,6 +211,8 @@ def make_app(state: DoubleState) -> web.Application:
                     "id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
                     "choices": [], "usage": usage}).encode() + b"\n\n")
             await response.write(b"data: [DONE]\n\n")
+            if state.end_delay:
+                await asyncio.sleep(state.end_delay)
             await response.write_eof()
         except (ConnectionResetError, asyncio.CancelledError):
             state.disconnects += 1

@@ -39,7 +39,7 @@ _made: list[OpenAIProvider] = []
 def provider(double, **kw) -> OpenAIProvider:
     p = OpenAIProvider(api_key="sk-test", base_url=double.base_url, model="gpt-test", embedding_model="emb",
                           timeout=kw.pop("timeout", 5), first_token_timeout=kw.pop("first_token_timeout", 2),
-                          max_retries=kw.pop("max_retries", 2))
+                          max_retries=kw.pop("max_retries", 2), **kw)
     _made.append(p)
     return p
 
@@ -94,6 +94,49 @@ async def test_tokens_that_arrive_together_are_one_piece(double):
     pieces = await collect(stream)
     assert "".join(pieces) == TEXT
     assert len(pieces) < stream.usage.completion_tokens
+
+
+async def test_an_idle_upstream_connection_is_kept_past_the_sdks_five_seconds(double):
+    # A lead reads the reply and types for longer than the SDK's 5-s keep-alive: each turn
+    # would open a new connection (a TLS handshake against OpenAI, on the streaming loop).
+    from django.conf import settings
+
+    assert settings.OPENAI_KEEPALIVE_SECONDS >= 30
+    p = provider(double, keepalive=settings.OPENAI_KEEPALIVE_SECONDS)
+    await collect(await p.stream_reply(request()))
+    await asyncio.sleep(5.5)
+    await collect(await p.stream_reply(request()))
+    first, second = (r["peer"] for r in double.requests)
+    assert first == second
+
+
+async def test_a_connection_idle_past_the_keepalive_is_not_reused(double):
+    # The counterpart of the test above: the setting is what keeps the connection.
+    p = provider(double, keepalive=0.2)
+    await collect(await p.stream_reply(request()))
+    await asyncio.sleep(0.6)
+    await collect(await p.stream_reply(request()))
+    first, second = (r["peer"] for r in double.requests)
+    assert first != second
+    assert [r["body"]["messages"] for r in double.requests][0] == [{"role": "user", "content": "hola"}]
+
+
+async def test_a_finished_stream_returns_its_connection_to_the_pool(double):
+    # The body's end comes in a read of its own, after [DONE]: closing the response
+    # before it would close the connection, and every turn would open a new one.
+    double.state.end_delay = 0.5
+    double.script(text="uno dos")
+    p = provider(double)
+    stream = await p.stream_reply(request())
+    started = time.monotonic()
+    pieces = await collect(stream)
+    await stream.aclose()
+    assert "".join(pieces) == "uno dos"
+    assert time.monotonic() - started < 0.3  # the reply does not wait for the body's end
+    await asyncio.sleep(0.7)
+    await collect(await p.stream_reply(request()))
+    first, second = (r["peer"] for r in double.requests)
+    assert first == second
 
 
 async def test_429_is_retried_by_the_sdk_then_succeeds(double):
