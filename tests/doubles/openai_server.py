@@ -245,9 +245,12 @@ def make_app(state: DoubleState) -> web.Application:
 class OpenAIDouble:
     """Runs the server in a background thread with its own event loop."""
 
-    def __init__(self, *, tokens_per_second: float = 0.0, ttft: float = 0.0, port: int = 0):
+    def __init__(self, *, tokens_per_second: float = 0.0, ttft: float = 0.0, port: int = 0,
+                 idle_timeout: float = 75.0):
         self.state = DoubleState(tokens_per_second=tokens_per_second, ttft=ttft)
         self._port = port
+        # How long the server keeps an idle keep-alive connection open (aiohttp's default, 75 s).
+        self._idle_timeout = idle_timeout
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
@@ -257,7 +260,7 @@ class OpenAIDouble:
 
         def run() -> None:
             self._loop = asyncio.new_event_loop()
-            runner = web.AppRunner(make_app(self.state), access_log=None)
+            runner = web.AppRunner(make_app(self.state), access_log=None, keepalive_timeout=self._idle_timeout)
             self._loop.run_until_complete(runner.setup())
             site = web.TCPSite(runner, "127.0.0.1", self._port, backlog=1024)
             self._loop.run_until_complete(site.start())

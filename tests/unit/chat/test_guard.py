@@ -36,6 +36,18 @@ def test_canary_split_across_pieces_never_leaves():
     assert guard.flagged
 
 
+def test_each_canary_has_its_own_pattern_built_once():
+    # Built at every turn's start on the event loop before; now once per canary.
+    assert OutputGuard(canary=CANARY, allowed_origins=[])._tail_prefix is \
+        OutputGuard(canary=CANARY, allowed_origins=[])._tail_prefix
+    other = OutputGuard(canary="mkz-Otro99canary", allowed_origins=[])
+    assert other._tail_prefix is not OutputGuard(canary=CANARY, allowed_origins=[])._tail_prefix
+    assert other.feed("texto mkz-Otr") == "texto "  # held back: it may be the start of its canary
+    with pytest.raises(CanaryLeak):
+        other.feed("o99canary")
+    assert OutputGuard(canary=CANARY, allowed_origins=[]).feed("texto mkz-Otr") == "texto mkz-Otr"
+
+
 @pytest.mark.parametrize(("pieces", "expected"), [
     (["Mira ", "https://evil", ".test/x ", "ahora"], f"Mira {LINK_REMOVED} ahora"),
     (["Visita ", "www.otra-agencia.com", "."], f"Visita {LINK_REMOVED}."),

@@ -121,6 +121,21 @@ async def test_a_connection_idle_past_the_keepalive_is_not_reused(double):
     assert [r["body"]["messages"] for r in double.requests][0] == [{"role": "user", "content": "hola"}]
 
 
+async def test_a_pooled_connection_the_server_closed_meanwhile_costs_the_lead_nothing():
+    # The client keeps idle connections longer than this server does: the one it pooled
+    # is gone by the next turn, which must still stream (a new connection, no error).
+    with OpenAIDouble(idle_timeout=0.2) as short:
+        p = provider(short, keepalive=60)
+        short.script(text="uno")
+        assert await collect(await p.stream_reply(request())) == ["uno"]
+        await asyncio.sleep(0.6)
+        short.script(text="dos")
+        assert await collect(await p.stream_reply(request())) == ["dos"]
+        first, second = (r["peer"] for r in short.requests)
+        assert first != second
+        await p.aclose()
+
+
 async def test_a_finished_stream_returns_its_connection_to_the_pool(double):
     # The body's end comes in a read of its own, after [DONE]: closing the response
     # before it would close the connection, and every turn would open a new one.
