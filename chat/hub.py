@@ -92,6 +92,23 @@ class Outbox:
         if self.task is None:
             self.task = asyncio.get_running_loop().create_task(self._drain())
 
+    def put_delta(self, key, turn: str, offset: int, text: str) -> None:
+        """put() of the tagged delta `{type, turn, offset, text, conversation: key}`,
+        which is built only when it cannot extend the one already queued (nearly
+        every token of a streaming conversation extends it): the hub's path for
+        the deltas of a conversation that a staff socket watches live."""
+        if self.closed:
+            return
+        last = self.last_delta.get(key)
+        if last is not None and last["turn"] == turn and last["offset"] + len(last["text"]) == offset:
+            last["text"] += text
+            return
+        frame = self.last_delta[key] = {"type": "turn.delta", "turn": turn, "offset": offset, "text": text,
+                                        "conversation": key}
+        self.frames.append((key, frame))
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._drain())
+
     def flush_soon(self) -> None:
         """Send what is queued at the next loop iteration (deltas that were
         already batched by another process need no second window)."""
@@ -515,19 +532,27 @@ class Hub:
             frame = {"type": "turn.delta", "turn": turn_id, "offset": offset, "text": piece}
             encoded = None
             for sink in tuple(sinks):
-                if (sink.buffer is None and sink.outbox is None and not sink.tag and not sink.gone
-                        and sink.offsets.get(turn_id) == offset and turn_id not in sink.completed):
-                    # The usual case: a live socket that has the turn up to here takes the
-                    # delta as it is, encoded once for every such socket of the conversation.
-                    if encoded is None:
-                        encoded = orjson.dumps(frame).decode()
-                    sink.offsets[turn_id] = offset + len(piece)
-                    try:
-                        await sink.send_text(encoded)
-                    except Exception as exc:  # noqa: BLE001 - one closed socket must not end the turn
-                        socket_gone(sink, exc)
-                else:
-                    await sink.deliver(frame)
+                if (sink.buffer is None and not sink.gone and sink.offsets.get(turn_id) == offset
+                        and turn_id not in sink.completed):
+                    if sink.outbox is None and not sink.tag:
+                        # The usual case: a live lead socket that has the turn up to here takes the
+                        # delta as it is, encoded once for every such socket of the conversation.
+                        if encoded is None:
+                            encoded = orjson.dumps(frame).decode()
+                        sink.offsets[turn_id] = offset + len(piece)
+                        try:
+                            await sink.send_text(encoded)
+                        except Exception as exc:  # noqa: BLE001 - one closed socket must not end the turn
+                            socket_gone(sink, exc)
+                        continue
+                    if sink.outbox is not None and sink.tag:
+                        # A staff socket that has the turn up to here: straight into its outbox's
+                        # window, as Sink._send and _emit would queue it, without their frame
+                        # copies for every watched token.
+                        sink.offsets[turn_id] = offset + len(piece)
+                        sink.outbox.put_delta(conversation_id, turn_id, offset, piece)
+                        continue
+                await sink.deliver(frame)
         if self.remote.get(conversation_id):
             pending = self.pending.get(conversation_id)
             if pending is None:

@@ -270,3 +270,52 @@ async def test_a_long_staff_window_is_written_in_slices_so_the_leads_tokens_are_
     # ...and the token ran between two slices of the window, not after all of it.
     assert seen_mid_drain and seen_mid_drain[0] <= 5 + int(hub.DRAIN_SLICE / 0.0002) + 2
     outbox.close()
+
+
+async def test_the_hubs_staff_path_queues_exactly_what_the_sinks_path_does():
+    # The hub puts a watched token straight into the staff outbox; a socket fed
+    # frame by frame through Sink.deliver must get the same frames, window for window.
+    import asyncio
+
+    from channels.layers import InMemoryChannelLayer
+
+    from chat.hub import Hub, Outbox
+
+    async def nothing():
+        return None
+
+    hub = Hub()
+    hub.layer = InMemoryChannelLayer()
+    hub.start = nothing
+    fast, slow = Socket(), Socket()
+    fast_outbox, slow_outbox = Outbox(fast, window=0.03), Outbox(slow, window=0.03)
+    watched = Sink(fast, "c1", staff=True, tag=True, outbox=fast_outbox)
+    lead = Socket()
+    lead_sink = Sink(lead, "c1")
+    for sink in (watched, lead_sink):
+        await sink.go_live([], None)
+        hub.sinks["c1"].add(sink)
+    mirror = Sink(slow, "c1", staff=True, tag=True, outbox=slow_outbox)
+    await mirror.go_live([], None)
+
+    turn = await hub.turn_started("c1", "t1", "assistant")
+    await mirror.deliver({"type": "turn.started", "turn": "t1", "role": "assistant"})
+    for i, piece in enumerate(["Hola", ", ", "soy", " tu", " asistente", "."]):
+        offset = turn.length
+        await hub.turn_delta("c1", turn, piece)
+        await mirror.deliver({"type": "turn.delta", "turn": "t1", "offset": offset, "text": piece})
+        if i == 2:
+            await asyncio.sleep(0.06)  # a window closes mid-reply
+    await asyncio.sleep(0.06)
+    completed = {"seq": 1, "type": "turn.completed", "turn": "t1", "text": turn.text}
+    await hub.publish("c1", "a1", [completed])
+    await mirror.deliver(completed)
+    await asyncio.sleep(0.01)
+
+    assert fast.sent == slow.sent
+    assert [f["type"] for f in fast.sent] == ["turn.started", "turn.delta", "turn.delta", "turn.completed"]
+    assert all(f["conversation"] == "c1" for f in fast.sent)
+    assert _text(fast.sent, "t1") == "Hola, soy tu asistente." == _text(lead.sent, "t1")
+    assert len([f for f in lead.sent if f["type"] == "turn.delta"]) == 6  # the lead's socket: one frame a token
+    fast_outbox.close()
+    slow_outbox.close()
