@@ -507,9 +507,10 @@ def run_queue_wait(pids: list[int]) -> dict[str, float]:
     return {"main": main, "main_ran": main_ran, "all": every, "threads": threads}
 
 
-def service_counts() -> dict[str, int]:
-    """SQL statements MariaDB answered and Redis commands by name, so far: the
-    per-turn cost of the measured phase, which no load on the machine changes."""
+def service_counts(upstream_url: str) -> dict[str, int]:
+    """SQL statements MariaDB answered, Redis commands by name, and the
+    upstream's requests and connections, so far: the per-turn cost of the
+    measured phase, which no load on the machine changes."""
     import MySQLdb
     import redis
     from urllib.parse import urlparse
@@ -527,15 +528,11 @@ def service_counts() -> dict[str, int]:
     for name, stats in client.info("commandstats").items():
         counts[f"redis:{name.removeprefix('cmdstat_')}"] = int(stats["calls"])
     client.close()
-    if UPSTREAM_URL:
-        # The upstream's requests and the connections they came on (bench/upstream.py).
-        for name, value in httpx.get(UPSTREAM_URL + "/_stats", verify=False, timeout=10).json().items():
-            counts[f"upstream:{name}"] = int(value)
+    # The upstream's requests and the connections they came on (bench/upstream.py).
+    for name, value in httpx.get(upstream_url + "/_stats", verify=False, timeout=10).json().items():
+        counts[f"upstream:{name}"] = int(value)
     # Our own two reads above count once each; the bench subtracts nothing else.
     return counts
-
-
-UPSTREAM_URL: str | None = None  # set once the upstream runs
 
 
 def reset_llm_quota() -> None:
@@ -830,8 +827,6 @@ async def main_async(args) -> int:
         upstream, upstream_url = spawn([PY, "bench/upstream.py", "--tokens-per-second", str(args.rate),
                                         "--reply-tokens", str(args.tokens), "--ttft-ms", str(args.ttft), *tls_args])
         procs.append(upstream)
-        global UPSTREAM_URL
-        UPSTREAM_URL = upstream_url
         relay, relay_url = spawn([PY, "bench/relay_baseline.py", "--upstream", upstream_url], env=env,
                                  cpus=args.pin[0] if args.pin else None)
         procs.append(relay)
@@ -907,7 +902,7 @@ async def main_async(args) -> int:
                             machine_at_measure.append(machine_cpu([p.pid for p in proc.procs]))
                             waits_at_measure.append(run_queue_wait([p.pid for p in proc.procs]))
                             gc_at_measure.append(gc_pauses(web_bases))
-                            counts_at_measure.append(service_counts())
+                            counts_at_measure.append(service_counts(upstream_url))
                             if args.syscalls:
                                 perf_stat.append(start_perf_stat(web.pid, results_dir))
                             if args.profile:
@@ -928,7 +923,7 @@ async def main_async(args) -> int:
                                                              think_s=args.think)
                         result["client_gc"] = collector.summary()
                         cpu1 = proc.cpu_times()
-                        counts1 = service_counts()
+                        counts1 = service_counts(upstream_url)
                         if gc_at_measure:
                             gc1 = gc_pauses(web_bases)
                             result["gc"] = {k: gc1[k] - gc_at_measure[0][k] for k in gc1}

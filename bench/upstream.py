@@ -32,15 +32,13 @@ def make_app(*, tokens_per_second: float, reply_tokens: int, ttft_ms: float) -> 
     interval = 1.0 / tokens_per_second
     # Requests, and the connections they came on (a new client address and port is a new
     # connection): what a client's connection pooling saves, read at GET /v1/_stats.
-    stats = {"requests": 0, "connections": 0}
+    requests = 0
     peers: set = set()
 
     async def completions(request: web.Request) -> web.StreamResponse:
-        stats["requests"] += 1
-        peer = request.transport.get_extra_info("peername") if request.transport else None
-        if peer not in peers:
-            peers.add(peer)
-            stats["connections"] += 1
+        nonlocal requests
+        requests += 1
+        peers.add(request.transport.get_extra_info("peername") if request.transport else None)
         body = await request.json()
         model = body.get("model", "bench-model")
         cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
@@ -72,7 +70,7 @@ def make_app(*, tokens_per_second: float, reply_tokens: int, ttft_ms: float) -> 
         return response
 
     async def stats_get(request: web.Request) -> web.Response:
-        return web.json_response(stats)
+        return web.json_response({"requests": requests, "connections": len(peers)})
 
     app = web.Application()
     app.router.add_post("/v1/chat/completions", completions)

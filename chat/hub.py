@@ -77,9 +77,7 @@ class Outbox:
         if self.closed:
             return
         if frame.get("type") == "turn.delta":
-            last = self.last_delta.get(key)
-            if last is not None and last["turn"] == frame["turn"] and last["offset"] + len(last["text"]) == frame["offset"]:
-                last["text"] += frame["text"]
+            if self._extend(key, frame["turn"], frame["offset"], frame["text"]):
                 return
             frame = dict(frame)  # ours to extend while it waits
             self.last_delta[key] = frame
@@ -88,23 +86,28 @@ class Outbox:
             self.urgent = True
             if self.wake is not None and not self.wake.done():
                 self.wake.set_result(None)
-        self.frames.append((key, frame))
-        if self.task is None:
-            self.task = asyncio.get_running_loop().create_task(self._drain())
+        self._queue(key, frame)
 
     def put_delta(self, key, turn: str, offset: int, text: str) -> None:
         """put() of the tagged delta `{type, turn, offset, text, conversation: key}`,
         which is built only when it cannot extend the one already queued (nearly
         every token of a streaming conversation extends it): the hub's path for
         the deltas of a conversation that a staff socket watches live."""
-        if self.closed:
-            return
-        last = self.last_delta.get(key)
-        if last is not None and last["turn"] == turn and last["offset"] + len(last["text"]) == offset:
-            last["text"] += text
+        if self.closed or self._extend(key, turn, offset, text):
             return
         frame = self.last_delta[key] = {"type": "turn.delta", "turn": turn, "offset": offset, "text": text,
                                         "conversation": key}
+        self._queue(key, frame)
+
+    def _extend(self, key, turn: str, offset: int, text: str) -> bool:
+        # The window's queued delta of this conversation, if the new text continues it.
+        last = self.last_delta.get(key)
+        if last is not None and last["turn"] == turn and last["offset"] + len(last["text"]) == offset:
+            last["text"] += text
+            return True
+        return False
+
+    def _queue(self, key, frame: dict) -> None:
         self.frames.append((key, frame))
         if self.task is None:
             self.task = asyncio.get_running_loop().create_task(self._drain())
