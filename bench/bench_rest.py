@@ -170,7 +170,7 @@ def measure(reps: int, *, year: bool = False) -> None:
             ("GET analytics/funnel (365 days)", "/api/v1/analytics/funnel", {"from": _days_ago(364)}, 200),
             ("GET analytics/usage (365 days)", "/api/v1/analytics/usage", {"from": _days_ago(364)}, 200),
         ]
-    print(f"\n| request | p50 ms | p95 ms | max ms | target p95 | ratio |\n|---|---|---|---|---|---|")
+    print("\n| request | p50 ms | p95 ms | max ms | target p95 | ratio |\n|---|---|---|---|---|---|")
     plans = {}
     for label, path, params, target in requests:
         for _ in range(3):

@@ -9,7 +9,9 @@ every conversation (in a client process of its own, as a staff member's
 browser is not the leads': `--monitor-client inline` puts it on the leads'
 event loop, where its frames delay their receipts). It prints, per scenario:
 
-- added latency per token (upstream write → client receipt): p50/p95/p99,
+- added latency per token (upstream write → the server's write of the frame,
+  dated at the wire by bench/capture.py; as the clients read them with
+  --no-wire or without CAP_NET_RAW, and beside it either way): p50/p95/p99,
   for Markezy and for the baseline relay measured in the same run, and the ratio;
 - added time to first token over the upstream's own;
 - gaps and duplicates seen by the lead (offset checks) and by the monitor;
@@ -23,6 +25,7 @@ event loop, where its frames delay their receipts). It prints, per scenario:
 from __future__ import annotations
 
 import argparse
+import atexit
 import asyncio
 import bisect
 import random
@@ -38,6 +41,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import httpx
 import psutil
@@ -45,6 +49,7 @@ import websockets
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.capture import WireCapture, wire_lags
 from bench.collector import ClientCollector
 from bench.services import database_own, services_start, services_stop
 from project.serve import command as serve_command  # noqa: E402  (the image's command line)
@@ -601,9 +606,17 @@ def ratio(p95: float, relay_p95: float) -> float:
     return p95 / max(relay_p95, 1e-9)
 
 
+def _lags(result: dict, baseline: dict | None) -> tuple[list[float], list[float], bool]:
+    """The per-token added latencies of a phase and of its relay's run: at the
+    wire when both were captured (bench/capture.py), else as the clients read them."""
+    if result.get("wire_lag_ms") is not None and (baseline is None or baseline.get("wire_lag_ms") is not None):
+        return result["wire_lag_ms"], (baseline or {}).get("wire_lag_ms", []), True
+    return result["lag_ms"], (baseline or {}).get("lag_ms", []), False
+
+
 def phase_record(name: str, result: dict, baseline: dict | None) -> dict:
     """What the closing summary needs of one measured phase."""
-    lag, base_lag = result["lag_ms"], (baseline or {}).get("lag_ms", [])
+    lag, base_lag, _ = _lags(result, baseline)
     return {"name": name, "p95": pct(lag, 95), "relay_p95": pct(base_lag, 95) if base_lag else None,
             "steal": result.get("machine_cores", {}).get("machine steal"),
             "relay_steal": (baseline or {}).get("steal_cores")}
@@ -626,18 +639,32 @@ def quiet_phases(phases: list[dict], max_steal: float) -> list[str]:
 
 
 def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
-    lag, base_lag = result["lag_ms"], (baseline or {}).get("lag_ms", [])
+    lag, base_lag, at_wire = _lags(result, baseline)
+    read_lag, read_base_lag = result["lag_ms"], (baseline or {}).get("lag_ms", [])
     lines = [f"## {name}"]
-    lines.append(f"  tokens measured: {len(lag)}  (baseline {len(base_lag)}); the first token of each reply is in TTFT")
+    lines.append(f"  tokens measured: {len(lag)}  (baseline {len(base_lag)}); the first token of each reply is in TTFT"
+                 + (f"; at the wire (the clients read {len(read_lag)} and {len(read_base_lag)})" if at_wire else ""))
     if base_lag and len(lag) < 0.9 * len(base_lag):
         lines.append("  WARNING: fewer tokens than the upstream streamed: replies did not come from it "
                      "(offline provider after an error or the daily quota?); these figures measure something else")
-    lines.append("  added latency per token (ms)  p50 {:.2f}  p95 {:.2f}  p99 {:.2f}  max {:.1f}".format(
-        pct(lag, 50), pct(lag, 95), pct(lag, 99), max(lag) if lag else float("nan")))
+    if at_wire and (len(lag) != len(read_lag) or len(base_lag) != len(read_base_lag)):
+        lines.append("  WARNING: the wire and the clients counted different numbers of tokens")
+    dropped = result.get("wire_dropped", 0) + (baseline or {}).get("wire_dropped", 0)
+    if dropped:
+        lines.append(f"  WARNING: the packet capture dropped {dropped} packets")
+    where = "at the wire" if at_wire else "as read"
+    lines.append("  added latency per token (ms, {}) p50 {:.2f}  p95 {:.2f}  p99 {:.2f}  max {:.1f}".format(
+        where, pct(lag, 50), pct(lag, 95), pct(lag, 99), max(lag) if lag else float("nan")))
     if base_lag:
-        lines.append("  baseline relay (ms)           p50 {:.2f}  p95 {:.2f}  p99 {:.2f}  max {:.1f}".format(
-            pct(base_lag, 50), pct(base_lag, 95), pct(base_lag, 99), max(base_lag)))
+        lines.append("  baseline relay (ms, {})        p50 {:.2f}  p95 {:.2f}  p99 {:.2f}  max {:.1f}".format(
+            where, pct(base_lag, 50), pct(base_lag, 95), pct(base_lag, 99), max(base_lag)))
         lines.append("  ratio p95 markezy/baseline    {:.2f}×".format(ratio(pct(lag, 95), pct(base_lag, 95))))
+    if at_wire and read_lag and read_base_lag:
+        # What the clients' loops saw: their own wait for the core they share with MariaDB,
+        # Redis and the upstream included.
+        lines.append("  as the clients read them (ms): markezy p50 {:.2f} p95 {:.2f}; relay p50 {:.2f} p95 {:.2f}"
+                     " ({:.2f}×)".format(pct(read_lag, 50), pct(read_lag, 95), pct(read_base_lag, 50),
+                                         pct(read_base_lag, 95), ratio(pct(read_lag, 95), pct(read_base_lag, 95))))
     gc_lines = []
     for who, r in (("leads", result), ("relay run", baseline or {})):
         c = r.get("client_gc")
@@ -678,6 +705,13 @@ def summarise(name: str, result: dict, baseline: dict | None) -> list[str]:
                      f" event loop's thread (which ran {1000 * waits['main_ran']:.0f} ms), {1000 * waits['all']:.0f} ms on all its threads, in the measured phase"
                      + ("; its busiest other threads ran/waited " + ", ".join(
                          f"{1000 * r:.0f}/{1000 * q:.0f} ms" for r, q in result.get("run_queue_threads", []))))
+    if result.get("client_wait_s") is not None:
+        # The leads' receipt times are this process's: a bench client kept off its core by
+        # the database or the upstream adds latency the service did not (the relay's run has
+        # no database work beside it).
+        lines.append(f"  bench's lead clients waited for a core {1000 * result['client_wait_s']:.0f} ms in the measured phase"
+                     + (f" (the relay's clients {1000 * baseline['client_wait_s']:.0f} ms in its run)"
+                        if baseline and baseline.get("client_wait_s") is not None else ""))
     g = result.get("gc")
     if g:
         lines.append(f"  web process(es) GC in the measured phase: {g['count']:.0f} pauses, {1000 * g['sum']:.0f} ms in all, "
@@ -831,12 +865,18 @@ async def main_async(args) -> int:
                                  cpus=args.pin[0] if args.pin else None)
         procs.append(relay)
         relay_proc = psutil.Process(relay.pid)
+        relay_port = urlsplit(relay_url).port
+        wire = None if args.no_wire else WireCapture.start(PY, str(ROOT / "bench" / "capture.py"))
+        if wire is not None:
+            atexit.register(wire.close)
         report = [f"# Markezy streaming benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
                   f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
                   f"upstream {'(HTTPS) ' if args.upstream_tls else ''}{args.rate:g} tok/s, {args.tokens}-token replies, TTFT {args.ttft:g} ms; "
                   f"{args.web_processes} web process(es) per server; servers: {', '.join(args.servers)}"
                   + (f"; pinned: web and relay on CPU {','.join(map(str, sorted(args.pin[0])))}, the rest on "
-                     f"{','.join(map(str, sorted(args.pin[1])))}" if args.pin else "")]
+                     f"{','.join(map(str, sorted(args.pin[1])))}" if args.pin else "")
+                  + ("; per-token latency at the wire (bench/capture.py)" if wire else
+                     "; per-token latency as the clients read it (no packet capture here)")]
         spread = args.tokens / args.rate
         baselines: dict[tuple[int, str], dict] = {}
         phases: list[dict] = []
@@ -858,6 +898,9 @@ async def main_async(args) -> int:
                 # batched channel-layer messages, as for staff on another replica in production.
                 web2, _, monitor_ws_base = await start_web_process(server, args, env, upstream_url, results_dir, second=True)
                 procs.append(web2)
+            web_ports = {urlsplit(b).port for b in web_bases}
+            if wire is not None:
+                wire.ports(relay_port, *web_ports)
             # Warm-up of every web process: imports, connection pools, caches (a cold second
             # process made the first scenario of a --web-processes 2 run look worse than the next).
             await run_service_leads(base, ws_base, seed["widget_key"], 5 * args.web_processes, None,
@@ -873,15 +916,23 @@ async def main_async(args) -> int:
                     # The relay with the same arrivals as the scenarios it is compared with.
                     relay_cpu0 = relay_proc.cpu_times()
                     relay_wait0 = run_queue_wait([relay_proc.pid])
+                    client_wait0 = run_queue_wait([os.getpid()])["main"]
                     steal0, relay_t0 = getattr(psutil.cpu_times(), "steal", 0.0), time.monotonic()
+                    if wire is not None:
+                        wire.begin()
                     with ClientCollector(enabled=args.client_gc) as collector:
                         baseline = baselines[n, arrival] = await run_baseline(relay_url, n, spread_s)
+                    if wire is not None:
+                        samples, packets, dropped = wire.end(results_dir / "wire.json")
+                        baseline["wire_lag_ms"] = wire_lags(samples, {relay_port})
+                        baseline["wire_dropped"] = dropped
                     baseline["client_gc"] = collector.summary()
                     # A relay run the hypervisor starved has a slow p95 of its own: shown beside it.
                     baseline["steal_cores"] = ((getattr(psutil.cpu_times(), "steal", 0.0) - steal0)
                                                / max(time.monotonic() - relay_t0, 1e-9))
                     relay_cpu1 = relay_proc.cpu_times()
                     baseline["run_queue_wait_s"] = run_queue_wait([relay_proc.pid])["all"] - relay_wait0["all"]
+                    baseline["client_wait_s"] = run_queue_wait([os.getpid()])["main"] - client_wait0
                     baseline["cpu_s"] = (relay_cpu1.user + relay_cpu1.system) - (relay_cpu0.user + relay_cpu0.system)
                     for with_monitor in ([False, True] if not args.no_monitor else [False]):
                         if arrival == "burst" and with_monitor:
@@ -891,6 +942,7 @@ async def main_async(args) -> int:
                         workers_at_measure = []
                         machine_at_measure = []
                         waits_at_measure = []
+                        client_wait_at_measure = []
                         counts_at_measure = []
                         gc_at_measure = []
                         perf_stat = []
@@ -901,8 +953,11 @@ async def main_async(args) -> int:
                             workers_at_measure.append(proc.worker_cpu())
                             machine_at_measure.append(machine_cpu([p.pid for p in proc.procs]))
                             waits_at_measure.append(run_queue_wait([p.pid for p in proc.procs]))
+                            client_wait_at_measure.append(run_queue_wait([os.getpid()])["main"])
                             gc_at_measure.append(gc_pauses(web_bases))
                             counts_at_measure.append(service_counts(upstream_url))
+                            if wire is not None:
+                                wire.begin()
                             if args.syscalls:
                                 perf_stat.append(start_perf_stat(web.pid, results_dir))
                             if args.profile:
@@ -922,6 +977,10 @@ async def main_async(args) -> int:
                                                              monitor_client=args.monitor_client,
                                                              think_s=args.think)
                         result["client_gc"] = collector.summary()
+                        if wire is not None and cpu_at_measure:
+                            samples, packets, dropped = wire.end(results_dir / "wire.json")
+                            result["wire_lag_ms"] = wire_lags(samples, web_ports)
+                            result["wire_dropped"] = dropped
                         cpu1 = proc.cpu_times()
                         counts1 = service_counts(upstream_url)
                         if gc_at_measure:
@@ -950,6 +1009,8 @@ async def main_async(args) -> int:
                             deltas = {t: (r - w0["threads"].get(t, (0, 0))[0], q - w0["threads"].get(t, (0, 0))[1])
                                       for t, (r, q) in w1["threads"].items()}
                             result["run_queue_threads"] = sorted(deltas.values(), key=lambda rq: -sum(rq))[:4]
+                        if client_wait_at_measure:
+                            result["client_wait_s"] = run_queue_wait([os.getpid()])["main"] - client_wait_at_measure[0]
                         if proc.workers and workers_at_measure:
                             result["cpu_workers_measured_s"] = proc.worker_cpu() - workers_at_measure[0]
                         result["rss_mb"] = proc.memory_info().rss / 2**20
@@ -1027,6 +1088,8 @@ def main() -> None:
     parser.add_argument("--timeline", action="store_true",
                         help="write every token's upstream write time and lag, and each lead's send and "
                              "turn.completed, to bench/results/timeline-*.json")
+    parser.add_argument("--no-wire", action="store_true",
+                        help="date tokens as the clients read them, not at the wire (bench/capture.py)")
     parser.add_argument("--no-idle", action="store_true", help="skip the idle-socket memory measurement")
     parser.add_argument("--servers", nargs="+", default=["uvicorn-sansio", "daphne"],
                         help=f"ASGI servers to measure one after another in the same run (same baseline): "
