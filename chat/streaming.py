@@ -65,7 +65,7 @@ class TurnRunner:
         self._stop.set()
 
     async def run(self) -> None:
-        from chat.llm.base import LLMUnavailable, ReplyRequest
+        from chat.llm.base import ReplyRequest
         from chat.llm.offline import OfflineProvider
         from chat.llm.registry import provider_for_agency
 

@@ -1,4 +1,3 @@
-from django.urls import path
 
 from chat.routing import websocket_urlpatterns as chat_ws
 

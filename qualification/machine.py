@@ -161,5 +161,4 @@ def apply_answer(flow: dict, answers: dict, field_name: str, value, *, settings:
 def rewind_to(flow: dict, answers: dict, field_name: str, *, settings: dict) -> Transition:
     """Back to a question: its answer is cleared until answered again."""
     old = answers.get(field_name)
-    updated = {k: v for k, v in answers.items() if k != field_name}
     return Transition("rewind", field_name, old, None, {}, field_name)

@@ -8,7 +8,6 @@ the conversation's row lock held by the chat service that calls in here.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
