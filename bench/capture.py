@@ -9,7 +9,8 @@ late counted as late, and more in the service's runs than in the relay's,
 which have no database working beside the clients. The receive timestamp of
 the clients' own sockets does not help: TCP merges queued packets and keeps
 the newest one's time. A packet socket on `lo` sees every packet once, with
-its own kernel timestamp, however late it is read.
+its own kernel timestamp (taken as the packet enters the loopback device,
+in the sender's `send()`), however late it is read.
 
     python bench/capture.py            # prints "ready"; then commands on stdin:
     ports 8001 8002                    # capture TCP packets from these source ports ("ok")
@@ -209,9 +210,6 @@ def main() -> None:
                 json.dump(parse(packets), f)
             print(f"stopped {len(packets)} {capture.dropped()}", flush=True)
 
-if __name__ == "__main__":
-    main()
-
 
 # --- the benchmark's side -----------------------------------------------------------
 
@@ -266,3 +264,7 @@ def wire_lags(samples: list, ports: set[int], *, staff: bool = False) -> list[fl
             for port, ts, offset, tokens, tagged in samples
             if port in ports and offset > 0 and bool(tagged) == staff
             for written in tokens]
+
+
+if __name__ == "__main__":
+    main()
