@@ -866,7 +866,7 @@ async def main_async(args) -> int:
         procs.append(relay)
         relay_proc = psutil.Process(relay.pid)
         relay_port = urlsplit(relay_url).port
-        wire = None if args.no_wire else WireCapture.start(PY, str(ROOT / "bench" / "capture.py"))
+        wire = None if args.no_wire else WireCapture.start()
         if wire is not None:
             atexit.register(wire.close)
         report = [f"# Markezy streaming benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
@@ -923,7 +923,7 @@ async def main_async(args) -> int:
                     with ClientCollector(enabled=args.client_gc) as collector:
                         baseline = baselines[n, arrival] = await run_baseline(relay_url, n, spread_s)
                     if wire is not None:
-                        samples, packets, dropped = wire.end(results_dir / "wire.json")
+                        samples, _packets, dropped = wire.end(results_dir / "wire.json")
                         baseline["wire_lag_ms"] = wire_lags(samples, {relay_port})
                         baseline["wire_dropped"] = dropped
                     baseline["client_gc"] = collector.summary()
@@ -978,7 +978,7 @@ async def main_async(args) -> int:
                                                              think_s=args.think)
                         result["client_gc"] = collector.summary()
                         if wire is not None and cpu_at_measure:
-                            samples, packets, dropped = wire.end(results_dir / "wire.json")
+                            samples, _packets, dropped = wire.end(results_dir / "wire.json")
                             result["wire_lag_ms"] = wire_lags(samples, web_ports)
                             result["wire_dropped"] = dropped
                         cpu1 = proc.cpu_times()

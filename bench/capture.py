@@ -221,11 +221,12 @@ class WireCapture:
         self.proc = proc
 
     @classmethod
-    def start(cls, python: str, script: str) -> "WireCapture | None":
-        """The capture process, or None where packet sockets are refused (no CAP_NET_RAW, not Linux)."""
+    def start(cls) -> "WireCapture | None":
+        """The capture process (this file, on this interpreter), or None where
+        packet sockets are refused (no CAP_NET_RAW, not Linux)."""
         import subprocess
 
-        proc = subprocess.Popen([python, script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        proc = subprocess.Popen([sys.executable, __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, text=True)
         if proc.stdout.readline().strip() != "ready":
             proc.kill()

@@ -4,17 +4,13 @@ when a (late) client read it."""
 import asyncio
 import json
 import socket
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import websockets
 
 from bench.capture import WireCapture, wire_lags
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def _packet_sockets_allowed() -> bool:
@@ -72,7 +68,7 @@ def test_a_client_that_reads_late_does_not_make_the_tokens_late(tmp_path):
     while not port_box and time.monotonic() < deadline:
         time.sleep(0.01)
     port = port_box[0]
-    wire = WireCapture.start(sys.executable, str(ROOT / "bench" / "capture.py"))
+    wire = WireCapture.start()
     assert wire is not None
     try:
         wire.ports(port)
